@@ -1,0 +1,63 @@
+# The two commands a reader needs are `make book` and `make test` (see README.md).
+# Everything else here is for authors.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Notebooks, tests and builds run with the book's environment first on the PATH, so the
+# Jupyter kernel they start is the one in .venv.
+export PATH := $(BIN):$(PATH)
+# One BLAS thread everywhere: results must not depend on the machine's core count.
+export OMP_NUM_THREADS := 1
+export OPENBLAS_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+export PYTHONHASHSEED := 0
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+NOTEBOOK_DIRS := $(wildcard chapters labs solutions)
+JOBS ?= 2
+
+.PHONY: help install book test execute export lint lock clean
+
+help:
+	@echo "make book     build the three editions into _build/html (installs what it needs)"
+	@echo "make test     run every test (installs what it needs)"
+	@echo "make execute  re-run notebooks in place: all, or NB='chapters/en/01-*.ipynb'"
+	@echo "make export   regenerate optbook/numpy_optim.py from the chapters' export cells"
+	@echo "make lint     ruff over the package, tools, tests and notebooks"
+	@echo "make lock     re-resolve requirements.in into the pinned requirements.txt"
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10 or newer is needed"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/python tools/book.py build
+
+test: $(STAMP)
+	$(BIN)/python -m ruff check optbook tools tests chapters $(wildcard labs solutions)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile tests $(NOTEBOOK_DIRS) \
+	    --nbval --nbval-current-env --nbval-cell-timeout=120
+
+NB ?= $(wildcard chapters/*/*.ipynb solutions/*.ipynb)
+execute: $(STAMP)
+	$(BIN)/python tools/execute.py $(NB)
+
+export: $(STAMP)
+	$(BIN)/python tools/export.py
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check optbook tools tests chapters $(wildcard labs solutions)
+
+lock:
+	$(BIN)/python tools/lock.py
+
+clean:
+	rm -rf _build

@@ -1,0 +1,62 @@
+"""Interactive figures that work without a kernel.
+
+A slider wired to a Python callback (``ipywidgets.interact``) moves in the static HTML
+book but the picture stays still: no Python runs there. So the book precomputes the
+frames, embeds them as PNG images in one self-contained HTML block, and binds them to a
+range input with a few lines of JavaScript. The same output works in Jupyter (once the
+cell has run, or the notebook is trusted), in Colab and in the static site, and it makes
+no request to another host. Element ids are derived from the content, so the output is
+the same on every run and nbval can compare it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+from collections.abc import Sequence
+
+from IPython.display import HTML
+
+_TEMPLATE = """<div class="optbook-slider" id="{uid}">
+<div style="font-weight:600;margin-bottom:4px">{title}</div>
+<label for="{uid}-range" style="font-family:monospace">{param} = <span id="{uid}-value">{value0}</span></label>
+<input type="range" id="{uid}-range" min="0" max="{last}" step="1" value="{start}" style="width:60%;vertical-align:middle"
+ oninput="(function(i){{var r=document.getElementById('{uid}');var f=r.querySelectorAll('img');for(var k=0;k<f.length;k++){{f[k].style.display=(k==i)?'block':'none';}}document.getElementById('{uid}-value').textContent=f[i].getAttribute('data-label');}})(+this.value)">
+<div>{frames}</div>
+</div>"""
+
+
+def slider(frames: Sequence[bytes], labels: Sequence[str], param: str, title: str, start: int = 0) -> HTML:
+    """A slider over precomputed PNG ``frames``; ``labels[i]`` is shown as ``param = labels[i]``."""
+    if len(frames) == 0:
+        raise ValueError("a slider needs at least one frame")
+    if len(frames) != len(labels):
+        raise ValueError(f"{len(frames)} frames but {len(labels)} labels: give one label per frame")
+    if not 0 <= start < len(frames):
+        raise ValueError(f"start must index a frame (0..{len(frames) - 1}), got {start}")
+    digest = hashlib.sha1()
+    for fr in frames:
+        digest.update(fr)
+    digest.update("|".join(labels).encode())
+    uid = "optbook-slider-" + digest.hexdigest()[:12]
+    imgs = []
+    for i, (fr, lab) in enumerate(zip(frames, labels)):
+        b64 = base64.b64encode(fr).decode("ascii")
+        display = "block" if i == start else "none"
+        imgs.append(
+            f'<img src="data:image/png;base64,{b64}" data-label="{html.escape(lab)}" '
+            f'alt="{html.escape(title)}, {html.escape(param)} = {html.escape(lab)}" '
+            f'style="display:{display};max-width:100%">'
+        )
+    return HTML(
+        _TEMPLATE.format(
+            uid=uid,
+            title=html.escape(title),
+            param=html.escape(param),
+            value0=html.escape(labels[start]),
+            last=len(frames) - 1,
+            start=start,
+            frames="\n".join(imgs),
+        )
+    )

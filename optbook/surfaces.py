@@ -1,0 +1,215 @@
+"""Loss surfaces with exact gradients, for trajectories and for analysis.
+
+Every surface takes points as arrays whose last axis holds the coordinates, so the same
+call evaluates one point (shape ``(n,)``), a path (``(k, n)``) or a plotting grid
+(``(h, w, n)``). ``trace`` runs an optimizer from ``optbook.numpy_optim`` (or any object
+with the same ``step(grads)`` interface) on a surface and returns the path it takes;
+``trace_torch`` does the same with a ``torch.optim`` optimizer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def _points(w) -> np.ndarray:
+    w = np.asarray(w, dtype=float)
+    if w.ndim == 0:
+        raise ValueError("a point needs at least one coordinate")
+    return w
+
+
+class Surface:
+    """A differentiable function of ``n`` variables with a plotting window."""
+
+    name: str = "surface"
+    dim: int = 2
+    xlim: tuple[float, float] = (-2.0, 2.0)
+    ylim: tuple[float, float] = (-2.0, 2.0)
+
+    def f(self, w) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def grad(self, w) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def minimizer(self) -> np.ndarray | None:
+        return None
+
+    def grid(self, num: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``X, Y, Z`` over the plotting window, for ``contour``."""
+        if self.dim != 2:
+            raise ValueError(f"only a 2-D surface can be drawn, this one has {self.dim} variables")
+        x = np.linspace(*self.xlim, num)
+        y = np.linspace(*self.ylim, num)
+        X, Y = np.meshgrid(x, y)
+        Z = self.f(np.stack([X, Y], axis=-1))
+        return X, Y, Z
+
+
+@dataclass
+class Quadratic(Surface):
+    """``f(w) = ½ wᵀAw − bᵀw`` with symmetric positive definite ``A``.
+
+    The model problem of the book: its Hessian is ``A`` everywhere, so ``L`` and ``μ`` are
+    the largest and smallest eigenvalues of ``A`` and ``κ = L/μ`` is its condition number.
+    """
+
+    A: np.ndarray
+    b: np.ndarray | None = None
+    name: str = "quadratic"
+    xlim: tuple[float, float] = (-2.0, 2.0)
+    ylim: tuple[float, float] = (-2.0, 2.0)
+    eigvals: np.ndarray = field(init=False, repr=False)
+    eigvecs: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self):
+        A = np.array(self.A, dtype=float)
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            raise ValueError(f"A must be a square matrix, got shape {A.shape}")
+        if not np.allclose(A, A.T):
+            raise ValueError("A must be symmetric")
+        self.A = A
+        self.dim = A.shape[0]
+        self.b = np.zeros(self.dim) if self.b is None else np.array(self.b, dtype=float)
+        if self.b.shape != (self.dim,):
+            raise ValueError(f"b must have shape ({self.dim},), got {self.b.shape}")
+        self.eigvals, self.eigvecs = np.linalg.eigh(A)
+        if self.eigvals[0] <= 0:
+            raise ValueError(f"A must be positive definite; its smallest eigenvalue is {self.eigvals[0]:g}")
+
+    @classmethod
+    def from_eigenvalues(cls, L: float, mu: float, angle: float = 0.0, **kwargs) -> Quadratic:
+        """A 2-D quadratic with curvatures ``L`` and ``mu`` along axes rotated by ``angle`` (radians)."""
+        if not (L >= mu > 0):
+            raise ValueError(f"need L >= mu > 0, got L={L}, mu={mu}")
+        c, s = np.cos(angle), np.sin(angle)
+        Q = np.array([[c, -s], [s, c]])
+        return cls(Q @ np.diag([L, mu]) @ Q.T, **kwargs)
+
+    @property
+    def L(self) -> float:
+        return float(self.eigvals[-1])
+
+    @property
+    def mu(self) -> float:
+        return float(self.eigvals[0])
+
+    @property
+    def kappa(self) -> float:
+        return self.L / self.mu
+
+    @property
+    def minimizer(self) -> np.ndarray:
+        return np.linalg.solve(self.A, self.b)
+
+    def f(self, w) -> np.ndarray:
+        w = _points(w)
+        return 0.5 * np.einsum("...i,ij,...j->...", w, self.A, w) - w @ self.b
+
+    def grad(self, w) -> np.ndarray:
+        w = _points(w)
+        return w @ self.A - self.b  # A is symmetric: (A w)ᵀ = wᵀ A
+
+
+@dataclass
+class Rosenbrock(Surface):
+    """``f(x, y) = (a − x)² + b (y − x²)²``: a curved valley with its minimum at ``(a, a²)``.
+
+    Its Hessian changes from point to point, so no single ``L`` bounds it on the whole plane.
+    """
+
+    a: float = 1.0
+    b: float = 100.0
+    name: str = "Rosenbrock"
+    xlim: tuple[float, float] = (-2.0, 2.0)
+    ylim: tuple[float, float] = (-1.0, 3.0)
+
+    @property
+    def minimizer(self) -> np.ndarray:
+        return np.array([self.a, self.a**2])
+
+    def f(self, w) -> np.ndarray:
+        w = _points(w)
+        x, y = w[..., 0], w[..., 1]
+        return (self.a - x) ** 2 + self.b * (y - x**2) ** 2
+
+    def grad(self, w) -> np.ndarray:
+        w = _points(w)
+        x, y = w[..., 0], w[..., 1]
+        gx = -2 * (self.a - x) - 4 * self.b * x * (y - x**2)
+        gy = 2 * self.b * (y - x**2)
+        return np.stack([gx, gy], axis=-1)
+
+    def hessian(self, w) -> np.ndarray:
+        w = _points(w)
+        x, y = w[..., 0], w[..., 1]
+        hxx = 2 - 4 * self.b * (y - x**2) + 8 * self.b * x**2
+        hxy = -4 * self.b * x
+        hyy = 2 * self.b * np.ones_like(x)
+        return np.stack([np.stack([hxx, hxy], -1), np.stack([hxy, hyy], -1)], -2)
+
+
+@dataclass
+class Saddle(Surface):
+    """``f(x, y) = ½(a x² − c y²)``: a saddle point at the origin, unbounded below along ``y``."""
+
+    a: float = 1.0
+    c: float = 1.0
+    name: str = "saddle"
+
+    def f(self, w) -> np.ndarray:
+        w = _points(w)
+        return 0.5 * (self.a * w[..., 0] ** 2 - self.c * w[..., 1] ** 2)
+
+    def grad(self, w) -> np.ndarray:
+        w = _points(w)
+        return np.stack([self.a * w[..., 0], -self.c * w[..., 1]], axis=-1)
+
+
+def trace(surface: Surface, make_optimizer: Callable, w0, steps: int) -> np.ndarray:
+    """Run ``steps`` steps of a NumPy optimizer on ``surface`` from ``w0``.
+
+    ``make_optimizer(params)`` receives the list ``[w]`` and returns an optimizer whose
+    ``step(grads)`` updates ``w`` in place (the API of ``optbook.numpy_optim``). Returns the
+    path, shape ``(steps + 1, n)``, starting at ``w0``. A path that overflows is cut at the
+    first non-finite point, so a divergent run can still be drawn.
+    """
+    if steps < 0:
+        raise ValueError(f"steps must be non-negative, got {steps}")
+    w = np.array(w0, dtype=float)
+    opt = make_optimizer([w])
+    path = [w.copy()]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            opt.step([surface.grad(w)])
+            path.append(w.copy())
+            if not np.all(np.isfinite(w)):
+                break
+    return np.array(path)
+
+
+def trace_torch(surface: Surface, make_optimizer: Callable, w0, steps: int) -> np.ndarray:
+    """``trace`` for a ``torch.optim`` optimizer: ``make_optimizer([param])`` builds it.
+
+    The gradient comes from ``surface.grad`` in float64 and is written to ``param.grad``,
+    so the NumPy and torch paths see exactly the same numbers.
+    """
+    import torch
+
+    if steps < 0:
+        raise ValueError(f"steps must be non-negative, got {steps}")
+    p = torch.tensor(np.array(w0, dtype=float), dtype=torch.float64, requires_grad=True)
+    opt = make_optimizer([p])
+    path = [p.detach().numpy().copy()]
+    for _ in range(steps):
+        p.grad = torch.from_numpy(surface.grad(p.detach().numpy()))
+        opt.step()
+        path.append(p.detach().numpy().copy())
+        if not np.all(np.isfinite(path[-1])):
+            break
+    return np.array(path)

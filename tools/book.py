@@ -1,0 +1,405 @@
+"""Build the book's three editions from one tree (`make book`).
+
+    python tools/book.py build [--out _build/html] [--edition en --edition zh-hant ...]
+
+Each edition is built as its own Jupyter Book from a staging folder, _build/editions/NAME,
+that holds only that edition's pages and a configuration derived from the one _config.yml
+and _toc.yml:
+
+* en       chapters/en, as written;
+* zh-hant  chapters/zh, as written (Traditional characters);
+* zh-hans  chapters/zh converted to Simplified characters with OpenCC (t2s), at build
+           time only: the Simplified edition is never stored and never edited by hand.
+
+Staged pages keep their repository paths (chapters/en/X, chapters/zh/X), so the Colab
+and repository links of every page point at the real notebook. Each edition gets its own
+page language (<html lang>), interface strings in its own script, a Chinese search index
+segmented with the book's term list (terms.tsv) as jieba's user dictionary, and the
+glossary generated from that same list. The editions land in OUT/en, OUT/zh-hant and
+OUT/zh-hans, and OUT/index.html lets the reader choose. Notebooks are not executed: the
+book shows their stored outputs, which nbval checks in `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGING = ROOT / "_build" / "editions"
+
+
+@dataclass(frozen=True)
+class Edition:
+    key: str  # folder of the edition in the built site
+    label: str  # its name in the language switch, in its own script
+    src: str  # folder of its chapters in the repository
+    sphinx_language: str  # Sphinx's locale (catalogues, search language)
+    lang_attr: str  # BCP 47 tag for <html lang>
+    convert: bool = False  # made from the Traditional chapters with OpenCC
+
+
+EDITIONS = {
+    e.key: e
+    for e in (
+        Edition("en", "English", "chapters/en", "en", "en"),
+        Edition("zh-hant", "繁體中文", "chapters/zh", "zh_TW", "zh-Hant"),
+        Edition("zh-hans", "简体中文", "chapters/zh", "zh_CN", "zh-Hans", convert=True),
+    )
+}
+
+# Interface strings the theme or Jupyter Book hard-code in English, written once in
+# Traditional characters; the Simplified edition converts them.
+TITLE_ZH = "深度學習優化器：從 SGD 到 AdamW"
+UI = {
+    "search_bar_text": ("Search this book...", "搜索本書……"),
+    "nb_code_prompt_show": ("Show code cell {type}", "顯示代碼"),
+    "nb_code_prompt_hide": ("Hide code cell {type}", "隱藏代碼"),
+    "togglebutton_hint": ("Click to show", "點擊展開"),
+    "togglebutton_hint_hide": ("Click to hide", "點擊收起"),
+}
+CAPTIONS = {"Reference": "參考資料"}
+GLOSSARY_TEXT = {
+    "title": ("Glossary", "術語表"),
+    "intro": (
+        "Every term the book uses, with its Chinese names: the form the Chinese edition uses "
+        "in Traditional and in Simplified characters, and the Taiwan usage where it differs.",
+        "本書用到的術語，附英文原名。中文版統一使用第一列的寫法；"
+        "臺灣的慣用說法不同時，另列於後，方便讀者對照其他資料。",
+    ),
+    "hant": ("Traditional", "繁體"),
+    "hans": ("Simplified", "簡體"),
+    "tw": ("Taiwan", "臺灣用法"),
+}
+
+
+@cache
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    return _t2s().convert(text)
+
+
+def zh_text(edition: Edition, text: str) -> str:
+    """A Traditional string as the edition shows it."""
+    return to_simplified(text) if edition.convert else text
+
+
+def ui(edition: Edition, key: str) -> str:
+    en, zh = UI[key]
+    return en if edition.key == "en" else zh_text(edition, zh)
+
+
+def read_terms(path: Path = ROOT / "terms.tsv") -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+# ---------------------------------------------------------------------------- staging
+
+
+def convert_notebook(src: Path, dst: Path) -> None:
+    """Copy a notebook, converting its Markdown cells to Simplified characters.
+
+    Code cells and outputs are untouched, so the Simplified edition shows the very code
+    and results of the Traditional one.
+    """
+    nb = json.loads(src.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            text = "".join(cell["source"])
+            cell["source"] = to_simplified(text).splitlines(keepends=True)
+    dst.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def stage_chapters(edition: Edition, dest: Path) -> None:
+    src_dir = ROOT / edition.src
+    out_dir = dest / edition.src
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for src in sorted(src_dir.iterdir()):
+        if src.suffix not in {".ipynb", ".md"}:
+            continue
+        if edition.convert and src.suffix == ".ipynb":
+            convert_notebook(src, out_dir / src.name)
+        elif edition.convert:
+            (out_dir / src.name).write_text(to_simplified(src.read_text(encoding="utf-8")), encoding="utf-8")
+        else:
+            shutil.copy2(src, out_dir / src.name)
+    for extra in ("labs", "solutions"):
+        if (ROOT / extra).is_dir():
+            shutil.copytree(ROOT / extra, dest / extra)
+            if edition.convert:
+                for nb in (dest / extra).glob("*.ipynb"):
+                    convert_notebook(nb, nb)
+
+
+def glossary_markdown(edition: Edition, terms: list[dict[str, str]]) -> str:
+    """The glossary page of an edition, generated from terms.tsv."""
+    en = edition.key == "en"
+
+    def t(key):
+        a, b = GLOSSARY_TEXT[key]
+        return a if en else zh_text(edition, b)
+
+    lines = [f"# {t('title')}", "", t("intro"), "", ":::{glossary}"]
+    for row in terms:
+        zh = row["zh_hans"] if edition.convert else row["zh_hant"]
+        names = [f"{t('hant')}: {row['zh_hant']}", f"{t('hans')}: {row['zh_hans']}"]
+        if row["zh_tw"]:
+            names.append(f"{t('tw')}: {row['zh_tw']}")
+        sep = "; " if en else "；"
+        if en:
+            lines += [row["en"], f"  {row['def_en']} ({sep.join(names)})", ""]
+        else:
+            definition = zh_text(edition, row["def_zh"])
+            lines += [zh, row["en"], f"  {definition}（{sep.join(names)}）", ""]
+    lines.append(":::")
+    return "\n".join(lines) + "\n"
+
+
+def jieba_dictionary(edition: Edition, terms: list[dict[str, str]]) -> str:
+    """jieba's user dictionary: every Chinese form of every term, as one word each."""
+    words = []
+    for row in terms:
+        forms = [row["zh_hans"] if edition.convert else row["zh_hant"]]
+        if row["zh_tw"]:
+            forms.append(zh_text(edition, row["zh_tw"]))
+        for form in forms:
+            for word in form.split():  # "Nesterov 加速梯度": the Chinese part is the word
+                if any("\u4e00" <= ch <= "\u9fff" for ch in word) and word not in words:
+                    words.append(word)
+    # a high frequency makes jieba keep each term whole (cut_for_search adds its parts too)
+    return "".join(f"{w} 100000 n\n" for w in words)
+
+
+def theme_catalogue(edition: Edition, dest: Path) -> str | None:
+    """Interface strings in the edition's own script, searched before the themes' own.
+
+    Sphinx looks up its "sphinx" message domain in the book's ``locale_dirs`` first, so one
+    compiled catalogue per Chinese edition decides the interface strings of Sphinx and of
+    pydata-sphinx-theme (which shares that domain and ships no Chinese in the pinned
+    version): tools/i18n/theme.zh_Hant.po, written in Traditional characters with mainland
+    wording, plus, for the Traditional edition, Sphinx's own Simplified catalogue converted
+    to Traditional (Sphinx's zh_TW catalogue uses Taiwan wording). The book theme's own few
+    strings come from its zh_CN and zh_TW catalogues.
+    """
+    if edition.key == "en":
+        return None
+    import opencc
+    import sphinx
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import read_mo, write_mo
+    from babel.messages.pofile import read_po
+
+    out = Catalog(locale=edition.sphinx_language)
+    with (ROOT / "tools" / "i18n" / "theme.zh_Hant.po").open("rb") as f:
+        ours = read_po(f)
+    if edition.convert:
+        sources = [(ours, opencc.OpenCC("t2s"))]
+    else:
+        sphinx_mo = Path(sphinx.__file__).parent / "locale" / "zh_CN" / "LC_MESSAGES" / "sphinx.mo"
+        with sphinx_mo.open("rb") as f:
+            sphinx_zh = read_mo(f)
+        s2t = opencc.OpenCC("s2t")
+        sources = [(ours, None), (sphinx_zh, s2t)]
+    for catalog, converter in sources:
+        for message in catalog:
+            if not message.id or not message.string or message.id in out:
+                continue
+            string = message.string
+            if converter is not None:
+                if isinstance(string, tuple):
+                    string = tuple(converter.convert(x) for x in string)
+                else:
+                    string = converter.convert(string)
+            out.add(message.id, string, context=message.context)
+    target = dest / "_locale" / edition.sphinx_language / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    with (target / "sphinx.mo").open("wb") as f:
+        write_mo(f, out)
+    return "_locale"
+
+
+def edition_toc(edition: Edition) -> dict:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+
+    def fix(node):
+        if isinstance(node, dict):
+            out = {}
+            for k, v in node.items():
+                if k in {"file", "root"} and isinstance(v, str):
+                    v = v.replace("chapters/en/", edition.src + "/", 1)
+                elif k == "caption" and edition.key != "en":
+                    if v not in CAPTIONS:
+                        raise SystemExit(f"book: _toc.yml caption {v!r} has no Chinese name in tools/book.py CAPTIONS")
+                    v = zh_text(edition, CAPTIONS[v])
+                else:
+                    v = fix(v)
+                out[k] = v
+            return out
+        if isinstance(node, list):
+            return [fix(x) for x in node]
+        return node
+
+    return fix(toc)
+
+
+def edition_config(edition: Edition, dest: Path, locale_dir: str | None) -> dict:
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    if edition.key != "en":
+        cfg["title"] = zh_text(edition, TITLE_ZH)
+    sphinx = cfg.setdefault("sphinx", {})
+    sphinx["recursive_update"] = True  # merge the options below into Jupyter Book's own
+    conf = sphinx.setdefault("config", {})
+    conf["language"] = edition.sphinx_language
+    conf["templates_path"] = ["_templates"]
+    conf["html_context"] = {
+        # <html lang>: the script-specific tag, not the Sphinx locale (zh_TW / zh_CN)
+        "language": edition.lang_attr,
+        "optbook_edition": edition.key,
+        "optbook_src": edition.src,
+        "optbook_editions": [{"key": e.key, "label": e.label, "src": e.src, "lang": e.lang_attr} for e in EDITIONS.values()],
+    }
+    conf["html_theme_options"] = {
+        "search_bar_text": ui(edition, "search_bar_text"),
+        "article_header_end": ["lang-switch.html", "article-header-buttons.html"],
+    }
+    for key in ("nb_code_prompt_show", "nb_code_prompt_hide", "togglebutton_hint", "togglebutton_hint_hide"):
+        conf[key] = ui(edition, key)
+    if edition.key != "en":
+        conf["html_search_options"] = {"dict": str(dest / "_search_dict.txt")}
+    if locale_dir:
+        conf["locale_dirs"] = [locale_dir]
+    return cfg
+
+
+def stage(edition: Edition) -> Path:
+    dest = STAGING / edition.key
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    stage_chapters(edition, dest)
+    for extra in ("_static", "_templates"):
+        if (ROOT / extra).is_dir():
+            shutil.copytree(ROOT / extra, dest / extra)
+    shutil.copy2(ROOT / "references.bib", dest / "references.bib")
+    terms = read_terms()
+    (dest / edition.src / "glossary.md").write_text(glossary_markdown(edition, terms), encoding="utf-8")
+    (dest / "_search_dict.txt").write_text(jieba_dictionary(edition, terms), encoding="utf-8")
+    locale_dir = theme_catalogue(edition, dest)
+    dump = {"allow_unicode": True, "sort_keys": False}
+    (dest / "_config.yml").write_text(yaml.safe_dump(edition_config(edition, dest, locale_dir), **dump), encoding="utf-8")
+    (dest / "_toc.yml").write_text(yaml.safe_dump(edition_toc(edition), **dump), encoding="utf-8")
+    return dest
+
+
+# ---------------------------------------------------------------------------- building
+
+
+CHOOSER = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Optimizers in Deep Learning · 深度學習優化器 · 深度学习优化器</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; padding: 0 1rem; color: #222; }}
+h1 {{ font-size: 1.5rem; }}
+ul {{ list-style: none; padding: 0; }}
+li {{ margin: 1rem 0; }}
+a {{ font-size: 1.2rem; text-decoration: none; color: #0a58ca; }}
+span {{ color: #555; margin-left: .5rem; }}
+</style>
+</head>
+<body>
+<h1>Optimizers in Deep Learning: from SGD to AdamW</h1>
+<ul>
+{items}
+</ul>
+</body>
+</html>
+"""
+
+
+def chooser_page(root_pages: dict[str, str]) -> str:
+    titles = {"en": _config_title(), "zh-hant": TITLE_ZH, "zh-hans": to_simplified(TITLE_ZH)}
+    items = []
+    for key, page in root_pages.items():
+        e = EDITIONS[key]
+        items.append(
+            f'<li><a href="{key}/{page}" hreflang="{e.lang_attr}">{e.label}</a>'
+            f'<span lang="{e.lang_attr}">{titles[key]}</span></li>'
+        )
+    return CHOOSER.format(items="\n".join(items))
+
+
+def _config_title() -> str:
+    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["title"]
+
+
+def build(editions: list[str], out: Path, quiet: bool = True) -> int:
+    start = time.perf_counter()
+    staged = {key: stage(EDITIONS[key]) for key in editions}
+    jb = Path(sys.executable).with_name("jupyter-book")
+    procs = {}
+    for key, dest in staged.items():
+        cmd = [str(jb), "build", str(dest), "--builder", "html", "--warningiserror", "--nitpick", "--keep-going"]
+        if quiet:
+            cmd.append("--quiet")
+        log = (STAGING / f"{key}.log").open("w")
+        procs[key] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=dest), log)
+    failed = []
+    for key, (proc, log) in procs.items():
+        proc.wait()
+        log.close()
+        if proc.returncode != 0:
+            failed.append(key)
+            print(f"book: the {key} edition failed; its log, {STAGING / (key + '.log')}:", file=sys.stderr)
+            print((STAGING / f"{key}.log").read_text(), file=sys.stderr)
+    if failed:
+        return 1
+    out.mkdir(parents=True, exist_ok=True)
+    root_doc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))["root"]
+    root_pages = {}
+    for key, dest in staged.items():
+        target = out / key
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(dest / "_build" / "html", target)
+        root_pages[key] = root_doc.replace("chapters/en/", EDITIONS[key].src + "/", 1) + ".html"
+    (out / "index.html").write_text(chooser_page(root_pages), encoding="utf-8")
+    (out / ".nojekyll").write_text("")  # GitHub Pages: serve _static and friends as they are
+    print(f"book: built {', '.join(editions)} in {time.perf_counter() - start:.0f} s")
+    print(f"book: open {out / 'index.html'}")
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="build the editions")
+    b.add_argument("--out", type=Path, default=ROOT / "_build" / "html")
+    b.add_argument("--edition", action="append", choices=list(EDITIONS), help="default: all three")
+    b.add_argument("--verbose", action="store_true", help="Sphinx's full output in the logs")
+    args = ap.parse_args(argv)
+    if args.command == "build":
+        return build(args.edition or list(EDITIONS), args.out.resolve(), quiet=not args.verbose)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
