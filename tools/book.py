@@ -287,8 +287,8 @@ def edition_config(edition: Edition, dest: Path, locale_dir: str | None) -> dict
     return cfg
 
 
-def stage(edition: Edition) -> Path:
-    dest = STAGING / edition.key
+def stage(edition: Edition, staging: Path = STAGING) -> Path:
+    dest = staging / edition.key
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
@@ -351,16 +351,16 @@ def _config_title() -> str:
     return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["title"]
 
 
-def build(editions: list[str], out: Path, quiet: bool = True) -> int:
+def build(editions: list[str], out: Path, quiet: bool = True, staging: Path = STAGING) -> int:
     start = time.perf_counter()
-    staged = {key: stage(EDITIONS[key]) for key in editions}
+    staged = {key: stage(EDITIONS[key], staging) for key in editions}
     jb = Path(sys.executable).with_name("jupyter-book")
     procs = {}
     for key, dest in staged.items():
         cmd = [str(jb), "build", str(dest), "--builder", "html", "--warningiserror", "--nitpick", "--keep-going"]
         if quiet:
             cmd.append("--quiet")
-        log = (STAGING / f"{key}.log").open("w")
+        log = (staging / f"{key}.log").open("w")
         procs[key] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=dest), log)
     failed = []
     for key, (proc, log) in procs.items():
@@ -368,8 +368,8 @@ def build(editions: list[str], out: Path, quiet: bool = True) -> int:
         log.close()
         if proc.returncode != 0:
             failed.append(key)
-            print(f"book: the {key} edition failed; its log, {STAGING / (key + '.log')}:", file=sys.stderr)
-            print((STAGING / f"{key}.log").read_text(), file=sys.stderr)
+            print(f"book: the {key} edition failed; its log, {staging / (key + '.log')}:", file=sys.stderr)
+            print((staging / f"{key}.log").read_text(), file=sys.stderr)
     if failed:
         return 1
     out.mkdir(parents=True, exist_ok=True)
@@ -394,10 +394,11 @@ def main(argv=None) -> int:
     b = sub.add_parser("build", help="build the editions")
     b.add_argument("--out", type=Path, default=ROOT / "_build" / "html")
     b.add_argument("--edition", action="append", choices=list(EDITIONS), help="default: all three")
+    b.add_argument("--staging", type=Path, default=STAGING, help="where the editions' sources are staged")
     b.add_argument("--verbose", action="store_true", help="Sphinx's full output in the logs")
     args = ap.parse_args(argv)
     if args.command == "build":
-        return build(args.edition or list(EDITIONS), args.out.resolve(), quiet=not args.verbose)
+        return build(args.edition or list(EDITIONS), args.out.resolve(), quiet=not args.verbose, staging=args.staging.resolve())
     return 2
 
 
