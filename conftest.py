@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import re
 import statistics
 from collections import defaultdict
-
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 NOTEBOOK_BUDGET_S = 60.0
 MEDIAN_BUDGET_S = 15.0

@@ -18,11 +18,19 @@ from collections.abc import Sequence
 
 from IPython.display import HTML
 
+# Shows frame i, hides the others, and writes its label; "UID" is replaced by the slider's id.
+_ON_INPUT = (
+    "(function(i){"
+    "var imgs=document.getElementById('UID').querySelectorAll('img');"
+    "for(var k=0;k<imgs.length;k++){imgs[k].style.display=(k==i)?'block':'none';}"
+    "document.getElementById('UID-value').textContent=imgs[i].getAttribute('data-label');"
+    "})(+this.value)"
+)
 _TEMPLATE = """<div class="optbook-slider" id="{uid}">
 <div style="font-weight:600;margin-bottom:4px">{title}</div>
 <label for="{uid}-range" style="font-family:monospace">{param} = <span id="{uid}-value">{value0}</span></label>
-<input type="range" id="{uid}-range" min="0" max="{last}" step="1" value="{start}" style="width:60%;vertical-align:middle"
- oninput="(function(i){{var r=document.getElementById('{uid}');var f=r.querySelectorAll('img');for(var k=0;k<f.length;k++){{f[k].style.display=(k==i)?'block':'none';}}document.getElementById('{uid}-value').textContent=f[i].getAttribute('data-label');}})(+this.value)">
+<input type="range" id="{uid}-range" min="0" max="{last}" step="1" value="{start}"
+ style="width:60%;vertical-align:middle" oninput="{oninput}">
 <div>{frames}</div>
 </div>"""
 
@@ -58,5 +66,6 @@ def slider(frames: Sequence[bytes], labels: Sequence[str], param: str, title: st
             last=len(frames) - 1,
             start=start,
             frames="\n".join(imgs),
+            oninput=html.escape(_ON_INPUT.replace("UID", uid), quote=True),
         )
     )

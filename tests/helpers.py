@@ -30,7 +30,10 @@ def markdown(nb: dict) -> str:
 
 def all_notebooks() -> list[Path]:
     return sorted(
-        p for d in ("chapters", "labs", "solutions") for p in (ROOT / d).rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+        p
+        for d in ("chapters", "labs", "solutions")
+        for p in (ROOT / d).rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
     )
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import opencc
 import pytest
-
 from helpers import CJK, ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
@@ -61,7 +60,7 @@ def test_each_edition_has_only_its_own_pages_and_language(site, key):
         rel = page.relative_to(edition_dir).as_posix()
         assert not rel.startswith(other), f"{key} contains another edition's page {rel}"
         text = page.read_text(encoding="utf-8")
-        if "http-equiv=\"Refresh\"" in text or "http-equiv=\"refresh\"" in text:
+        if 'http-equiv="Refresh"' in text or 'http-equiv="refresh"' in text:
             continue  # Jupyter Book's redirect to the root page
         assert f'<html lang="{LANG[key]}"' in text, f"{key}/{rel}: wrong <html lang>"
 
@@ -100,15 +99,16 @@ def test_english_search_finds_terms(site):
         assert word in terms, word
 
 
-@pytest.mark.parametrize("key, placeholder", [("en", "Search this book"), ("zh-hant", "搜索本書"), ("zh-hans", "搜索本书")])
+@pytest.mark.parametrize(
+    "key, placeholder", [("en", "Search this book"), ("zh-hant", "搜索本書"), ("zh-hans", "搜索本书")]
+)
 def test_interface_strings_in_the_editions_script(site, key, placeholder):
+    zh_skip = {"zh-hant": "跳到正文", "zh-hans": "跳到正文"}
     root_page = next(p for p in pages(site / key) if "00-preface" in p.name)
     text = root_page.read_text(encoding="utf-8")
     assert placeholder in text
-    if key == "zh-hant":
-        assert "跳到正文" in text and "上一頁" not in text or "下一頁" in text
-    if key != "en":
-        assert "Skip to main content" not in text
+    if key != "en":  # the theme's own strings, from tools/i18n/theme.zh_Hant.po
+        assert zh_skip[key] in text and "Skip to main content" not in text
 
 
 def test_simplified_edition_is_simplified(site):

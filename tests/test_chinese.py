@@ -7,7 +7,6 @@ import csv
 
 import opencc
 import pytest
-
 from helpers import CJK, ROOT, ZH, load, markdown
 
 S2T = opencc.OpenCC("s2t")
@@ -42,7 +41,9 @@ def test_written_in_traditional_characters(path):
     text = text_of(path)
     for run in CJK.findall(text):
         converted = S2T.convert(run).translate(VARIANTS)
-        assert converted == run.translate(VARIANTS), f"{path.name}: {run!r} has Simplified characters; Traditional: {converted!r}"
+        assert converted == run.translate(VARIANTS), (
+            f"{path.name}: {run!r} has Simplified characters; Traditional: {converted!r}"
+        )
 
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
@@ -51,5 +52,6 @@ def test_uses_the_books_terms(path):
     for row in TERMS:
         if row["zh_tw"]:
             assert row["zh_tw"] not in text, (
-                f"{path.name} uses the Taiwan form {row['zh_tw']!r} for {row['en']!r}; the book writes {row['zh_hant']!r}"
+                f"{path.name} uses the Taiwan form {row['zh_tw']!r} for {row['en']!r}; "
+                f"the book writes {row['zh_hant']!r}"
             )

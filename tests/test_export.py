@@ -8,7 +8,6 @@ import json
 import sys
 
 import pytest
-
 from helpers import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
@@ -17,7 +16,9 @@ import export  # noqa: E402
 
 def test_module_is_current():
     current = (ROOT / "optbook" / "numpy_optim.py").read_text(encoding="utf-8")
-    assert current == export.render(), "optbook/numpy_optim.py differs from the chapters' export cells: run `make export`"
+    assert current == export.render(), (
+        "optbook/numpy_optim.py differs from the chapters' export cells: run `make export`"
+    )
 
 
 def test_every_exported_name_is_importable():
@@ -66,7 +67,10 @@ def test_render_hoists_imports_and_keeps_chapter_order(tmp_path):
 def test_a_name_defined_in_two_chapters_is_refused(tmp_path):
     root = _book(
         tmp_path,
-        {"01-a.ipynb": [("class SGD:\n    pass\n", ["export"])], "03-c.ipynb": [("class SGD:\n    pass\n", ["export"])]},
+        {
+            "01-a.ipynb": [("class SGD:\n    pass\n", ["export"])],
+            "03-c.ipynb": [("class SGD:\n    pass\n", ["export"])],
+        },
     )
     with pytest.raises(export.ExportError, match="'SGD' is exported by both 01-a.ipynb and 03-c.ipynb"):
         export.render(root)

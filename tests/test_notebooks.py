@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from helpers import ROOT, all_notebooks, code_cells, load, source
+
 from optbook.colab import SETUP_CELL
 
 NOTEBOOKS = all_notebooks()
@@ -35,7 +35,9 @@ def test_starts_with_the_setup_cells(path):
     assert "optbook.setup(" in source(code[1]), "the second code cell calls optbook.setup() (seeds, threads)"
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if "labs" not in p.parts], ids=[i for i in IDS if not i.startswith("labs")])
+@pytest.mark.parametrize(
+    "path", [p for p in NOTEBOOKS if "labs" not in p.parts], ids=[i for i in IDS if not i.startswith("labs")]
+)
 def test_executed_top_to_bottom_with_clean_outputs(path):
     nb = load(path)
     assert nb["metadata"].get("kernelspec", {}).get("name") == "python3"

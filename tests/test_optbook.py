@@ -131,7 +131,10 @@ def test_torch_check_catches_a_wrong_optimizer_and_a_missed_schedule():
     params0 = [np.ones(3)]
     with pytest.raises(AssertionError, match="leaves torch.optim"):
         torch_check.assert_matches_torch(
-            lambda ps: _GD(ps, lr=0.1, factor=1.0 + 1e-9), lambda ps: torch.optim.SGD(ps, lr=0.1), params0, _grads(5, [(3,)])
+            lambda ps: _GD(ps, lr=0.1, factor=1.0 + 1e-9),
+            lambda ps: torch.optim.SGD(ps, lr=0.1),
+            params0,
+            _grads(5, [(3,)]),
         )
 
     class Stubborn(_GD):  # ignores a new learning rate
@@ -145,12 +148,18 @@ def test_torch_check_catches_a_wrong_optimizer_and_a_missed_schedule():
 
     with pytest.raises(AssertionError):
         torch_check.assert_matches_torch(
-            lambda ps: Stubborn(ps, lr=0.1), lambda ps: torch.optim.SGD(ps, lr=0.1), params0, _grads(5, [(3,)]),
+            lambda ps: Stubborn(ps, lr=0.1),
+            lambda ps: torch.optim.SGD(ps, lr=0.1),
+            params0,
+            _grads(5, [(3,)]),
             changes={2: {"lr": 0.5}},
         )
     with pytest.raises(ValueError, match="no hyper-parameter"):
         torch_check.max_deviation(
-            lambda ps: _GD(ps, lr=0.1), lambda ps: torch.optim.SGD(ps, lr=0.1), params0, _grads(2, [(3,)]),
+            lambda ps: _GD(ps, lr=0.1),
+            lambda ps: torch.optim.SGD(ps, lr=0.1),
+            params0,
+            _grads(2, [(3,)]),
             changes={0: {"momentum": 0.9}},
         )
     with pytest.raises(ValueError, match="gradients for"):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from helpers import EN, ZH, chapter_names, load, source
 
 NAMES = chapter_names()
@@ -54,8 +53,12 @@ def test_markdown_cells_carry_the_same_structure(name):
         where = f"{name}, cell {i}"
         assert LABEL.findall(ta) == LABEL.findall(tb), f"{where}: section labels differ"
         assert EQ_LABEL.findall(ta) == EQ_LABEL.findall(tb), f"{where}: equation labels differ"
-        assert len(DISPLAY_MATH.findall(ta)) == len(DISPLAY_MATH.findall(tb)), f"{where}: number of display equations differs"
-        assert [len(h) for h in HEADING.findall(ta)] == [len(h) for h in HEADING.findall(tb)], f"{where}: headings differ"
+        assert len(DISPLAY_MATH.findall(ta)) == len(DISPLAY_MATH.findall(tb)), (
+            f"{where}: number of display equations differs"
+        )
+        assert [len(h) for h in HEADING.findall(ta)] == [len(h) for h in HEADING.findall(tb)], (
+            f"{where}: headings differ"
+        )
         assert _roles(ta) == _roles(tb), f"{where}: references or citations differ"
         assert ADMONITION_CLASS.findall(ta) == ADMONITION_CLASS.findall(tb), f"{where}: admonitions differ"
 

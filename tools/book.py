@@ -272,7 +272,9 @@ def edition_config(edition: Edition, dest: Path, locale_dir: str | None) -> dict
         "language": edition.lang_attr,
         "optbook_edition": edition.key,
         "optbook_src": edition.src,
-        "optbook_editions": [{"key": e.key, "label": e.label, "src": e.src, "lang": e.lang_attr} for e in EDITIONS.values()],
+        "optbook_editions": [
+            {"key": e.key, "label": e.label, "src": e.src, "lang": e.lang_attr} for e in EDITIONS.values()
+        ],
     }
     conf["html_theme_options"] = {
         "search_bar_text": ui(edition, "search_bar_text"),
@@ -302,7 +304,9 @@ def stage(edition: Edition, staging: Path = STAGING) -> Path:
     (dest / "_search_dict.txt").write_text(jieba_dictionary(edition, terms), encoding="utf-8")
     locale_dir = theme_catalogue(edition, dest)
     dump = {"allow_unicode": True, "sort_keys": False}
-    (dest / "_config.yml").write_text(yaml.safe_dump(edition_config(edition, dest, locale_dir), **dump), encoding="utf-8")
+    (dest / "_config.yml").write_text(
+        yaml.safe_dump(edition_config(edition, dest, locale_dir), **dump), encoding="utf-8"
+    )
     (dest / "_toc.yml").write_text(yaml.safe_dump(edition_toc(edition), **dump), encoding="utf-8")
     return dest
 
@@ -398,7 +402,9 @@ def main(argv=None) -> int:
     b.add_argument("--verbose", action="store_true", help="Sphinx's full output in the logs")
     args = ap.parse_args(argv)
     if args.command == "build":
-        return build(args.edition or list(EDITIONS), args.out.resolve(), quiet=not args.verbose, staging=args.staging.resolve())
+        return build(
+            args.edition or list(EDITIONS), args.out.resolve(), quiet=not args.verbose, staging=args.staging.resolve()
+        )
     return 2
 
 

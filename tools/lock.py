@@ -28,9 +28,24 @@ def main() -> int:
         req_in.write_text("\n".join(reqs) + "\n")
         report = Path(tmp) / "report.json"
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-             "--python-version", "3.10", "--only-binary=:all:", "--target", str(Path(tmp) / "t"),
-             "--report", str(report), "-r", str(req_in)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--dry-run",
+                "--ignore-installed",
+                "--quiet",
+                "--python-version",
+                "3.10",
+                "--only-binary=:all:",
+                "--target",
+                str(Path(tmp) / "t"),
+                "--report",
+                str(report),
+                "-r",
+                str(req_in),
+            ],
             check=True,
         )
         installs = json.loads(report.read_text())["install"]
