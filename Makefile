@@ -18,13 +18,14 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 NOTEBOOK_DIRS := $(wildcard chapters labs solutions)
 JOBS ?= 2
 
-.PHONY: help install book test execute export lint lock clean
+.PHONY: help install book test execute export labs lint lock clean
 
 help:
 	@echo "make book     build the three editions into _build/html (installs what it needs)"
 	@echo "make test     run every test (installs what it needs)"
 	@echo "make execute  re-run notebooks in place: all, or NB='chapters/en/01-*.ipynb'"
 	@echo "make export   regenerate optbook/numpy_optim.py from the chapters' export cells"
+	@echo "make labs     regenerate labs/ from solutions/ (stubs in place of the marked solutions)"
 	@echo "make lint     ruff over the package, tools, tests and notebooks"
 	@echo "make lock     re-resolve requirements.in into the pinned requirements.txt"
 
@@ -52,6 +53,9 @@ execute: $(STAMP)
 
 export: $(STAMP)
 	$(BIN)/python tools/export.py
+
+labs: $(STAMP)
+	$(BIN)/python tools/labs.py
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check optbook tools tests chapters $(wildcard labs solutions)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import opencc
 import pytest
+
 from helpers import CJK, ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))

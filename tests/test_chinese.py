@@ -7,6 +7,7 @@ import csv
 
 import opencc
 import pytest
+
 from helpers import CJK, ROOT, ZH, load, markdown
 
 S2T = opencc.OpenCC("s2t")

@@ -8,6 +8,7 @@ import json
 import sys
 
 import pytest
+
 from helpers import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))

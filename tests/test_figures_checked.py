@@ -10,8 +10,9 @@ import subprocess
 import sys
 
 import nbformat
-from helpers import ROOT
 from nbclient import NotebookClient
+
+from helpers import ROOT
 
 CODE = """import matplotlib.pyplot as plt
 import optbook

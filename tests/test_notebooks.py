@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import ROOT, all_notebooks, code_cells, load, source
 
 from optbook.colab import SETUP_CELL
+
+from helpers import ROOT, all_notebooks, code_cells, load, source
 
 NOTEBOOKS = all_notebooks()
 IDS = [str(p.relative_to(ROOT)) for p in NOTEBOOKS]

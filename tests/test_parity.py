@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from helpers import EN, ZH, chapter_names, load, source
 
 NAMES = chapter_names()
