@@ -16,7 +16,7 @@ TERMS = list(csv.DictReader((ROOT / "terms.tsv").open(encoding="utf-8", newline=
 # OpenCC's s2t prefers some older variant forms that are as correct in Traditional text as the
 # common ones (才/纔, 裡/裏 ...): both sides of a comparison are folded to the common form.
 VARIANTS = str.maketrans("纔裏羣峯牀綫麪喫衆爲祕僞啓鷄", "才裡群峰床線麵吃眾為秘偽啟雞")
-PAGES = sorted(ZH.glob("*.ipynb")) + sorted(ZH.glob("*.md"))
+PAGES = sorted(ZH.glob("*.ipynb")) + sorted(ZH.glob("*.md")) + sorted((ROOT / "solutions").glob("*.ipynb"))
 
 
 def text_of(path):

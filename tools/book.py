@@ -17,7 +17,9 @@ page language (<html lang>), interface strings in its own script, a Chinese sear
 segmented with the book's term list (terms.tsv) as jieba's user dictionary, and the
 glossary generated from that same list. The editions land in OUT/en, OUT/zh-hant and
 OUT/zh-hans, and OUT/index.html lets the reader choose. Notebooks are not executed: the
-book shows their stored outputs, which nbval checks in `make test`.
+book shows their stored outputs, which nbval checks in `make test`. The site is
+self-contained: MathJax is served from each edition's _static (see copy_mathjax), so a
+page requests nothing from another host (tests/test_site.py and tests/test_browser.py).
 """
 
 from __future__ import annotations
@@ -68,7 +70,13 @@ UI = {
     "togglebutton_hint": ("Click to show", "點擊展開"),
     "togglebutton_hint_hide": ("Click to hide", "點擊收起"),
 }
-CAPTIONS = {"Reference": "參考資料"}
+CAPTIONS = {
+    "Foundations": "基礎",
+    "Optimizers": "優化器",
+    "Comparisons": "比較與選擇",
+    "Labs": "實驗練習",
+    "Reference": "參考資料",
+}
 GLOSSARY_TEXT = {
     "title": ("Glossary", "術語表"),
     "intro": (
@@ -264,12 +272,15 @@ def edition_config(edition: Edition, dest: Path, locale_dir: str | None) -> dict
         cfg["title"] = zh_text(edition, TITLE_ZH)
     sphinx = cfg.setdefault("sphinx", {})
     sphinx["recursive_update"] = True  # merge the options below into Jupyter Book's own
+    sphinx["local_extensions"] = {"book": str(ROOT / "tools")}  # this module: setup() below
     conf = sphinx.setdefault("config", {})
     conf["language"] = edition.sphinx_language
     conf["templates_path"] = ["_templates"]
     conf["html_context"] = {
         # <html lang>: the script-specific tag, not the Sphinx locale (zh_TW / zh_CN)
         "language": edition.lang_attr,
+        # pydata-sphinx-theme: follow the reader's system; left empty, a first visit logs an error
+        "default_mode": "auto",
         "optbook_edition": edition.key,
         "optbook_src": edition.src,
         "optbook_editions": [
@@ -280,6 +291,9 @@ def edition_config(edition: Edition, dest: Path, locale_dir: str | None) -> dict
         "search_bar_text": ui(edition, "search_bar_text"),
         "article_header_end": ["lang-switch.html", "article-header-buttons.html"],
     }
+    conf["mathjax_path"] = f"mathjax/{MATHJAX_SCRIPT}"  # relative: the edition's own _static
+    # No widget manager from a CDN: the book's interactive figures (optbook.interactive) need none.
+    conf["nb_ipywidgets_js"] = {}
     for key in ("nb_code_prompt_show", "nb_code_prompt_hide", "togglebutton_hint", "togglebutton_hint_hide"):
         conf[key] = ui(edition, key)
     if edition.key != "en":
@@ -287,6 +301,39 @@ def edition_config(edition: Edition, dest: Path, locale_dir: str | None) -> dict
     if locale_dir:
         conf["locale_dirs"] = [locale_dir]
     return cfg
+
+
+# MathJax 3 is served from each edition's own _static folder, never from a CDN (readers
+# offline, on intranets, behind firewalls): the browser build of the pinned package
+# django-static-mathjax (requirements.txt), which installs it as plain files. Only what the
+# TeX input with CommonHTML output loads is copied: the combined component, the TeX
+# extensions it may autoload, its fonts, and the menu's accessibility tools. It is copied
+# into the built edition, not the staged _static: Jupyter Book would add every .js there
+# to every page.
+MATHJAX_SCRIPT = "tex-mml-chtml.js"
+MATHJAX_PARTS = (MATHJAX_SCRIPT, "input/tex/extensions", "output/chtml", "ui", "a11y", "sre", "adaptors")
+
+
+def mathjax_source() -> Path:
+    import mathjax  # the package django-static-mathjax
+
+    root = Path(mathjax.__file__).parent / "static" / "mathjax"
+    if not (root / "es5" / MATHJAX_SCRIPT).is_file():
+        raise SystemExit(f"book: MathJax not found in {root}: run `make install` (django-static-mathjax)")
+    return root
+
+
+def copy_mathjax(static: Path) -> None:
+    src = mathjax_source()
+    out = static / "mathjax"
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src / "LICENSE", out / "LICENSE")
+    for part in MATHJAX_PARTS:
+        if (src / "es5" / part).is_dir():
+            shutil.copytree(src / "es5" / part, out / part)
+        else:
+            (out / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / "es5" / part, out / part)
 
 
 def stage(edition: Edition, staging: Path = STAGING) -> Path:
@@ -384,12 +431,37 @@ def build(editions: list[str], out: Path, quiet: bool = True, staging: Path = ST
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(dest / "_build" / "html", target)
+        copy_mathjax(target / "_static")
         root_pages[key] = root_doc.replace("chapters/en/", EDITIONS[key].src + "/", 1) + ".html"
     (out / "index.html").write_text(chooser_page(root_pages), encoding="utf-8")
     (out / ".nojekyll").write_text("")  # GitHub Pages: serve _static and friends as they are
     print(f"book: built {', '.join(editions)} in {time.perf_counter() - start:.0f} s")
     print(f"book: open {out / 'index.html'}")
     return 0
+
+
+# ---------------------------------------------------------------- as a Sphinx extension
+
+
+def _unique_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Drop repeated inline scripts: with Sphinx 7.4, the ones extensions add while reading
+    (sphinx-thebe's `const THEBE_JS_URL = ...`) reach every page twice, once with the file
+    name None and once with "", and the second `const` is an uncaught error in the reader's
+    browser (tests/test_browser.py)."""
+    seen, unique = set(), []
+    for js in context.get("script_files", []):
+        key = (js.filename or None, js.priority, tuple(sorted(js.attributes.items())))  # None and "" alike
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    if "script_files" in context:
+        context["script_files"] = unique
+
+
+def setup(app):
+    """Each edition loads this module as a local Sphinx extension (see edition_config)."""
+    app.connect("html-page-context", _unique_scripts, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
 def main(argv=None) -> int:
