@@ -8,4 +8,70 @@ The API mirrors torch.optim: the same class names, argument names and defaults;
 hyper-parameters are attributes (``opt.lr = 0.01``) that a schedule may change between steps.
 """
 
-__all__ = []
+import numpy as np
+
+__all__ = ['GD', 'Optimizer']
+
+# ---- exported from chapters/en/01-gradient-descent.ipynb ----
+
+class Optimizer:
+    """Base class of the book's NumPy optimizers, with the interface of ``torch.optim``.
+
+    ``params`` is a list of floating-point arrays, updated in place by ``step``.
+    ``defaults`` maps each hyper-parameter to its value; each becomes an attribute
+    (``opt.lr``), which a schedule may change between steps. ``state[i]`` is a dict the
+    subclass may use to remember things about ``params[i]`` between steps.
+    """
+
+    def __init__(self, params, defaults: dict):
+        if isinstance(params, np.ndarray) or not isinstance(params, (list, tuple)):
+            raise TypeError(
+                "params must be a list of NumPy arrays, got " + type(params).__name__
+            )
+        if len(params) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        for i, p in enumerate(params):
+            if not isinstance(p, np.ndarray):
+                raise TypeError(f"params[{i}] must be a NumPy array, got {type(p).__name__}")
+            if not np.issubdtype(p.dtype, np.floating):
+                raise TypeError(
+                    f"params[{i}] must have a floating dtype to be updated in place, "
+                    f"got {p.dtype}"
+                )
+        self.params = list(params)
+        self.state = [{} for _ in self.params]
+        self.defaults = dict(defaults)
+        for name, value in self.defaults.items():
+            setattr(self, name, value)
+
+    def step(self, grads):
+        """Update every parameter in place from its gradient ``grads[i]``."""
+        if len(grads) != len(self.params):
+            raise ValueError(f"got {len(grads)} gradients for {len(self.params)} parameters")
+        for i, (p, g) in enumerate(zip(self.params, grads)):
+            g = np.asarray(g)
+            if g.shape != p.shape:
+                raise ValueError(
+                    f"gradient {i} has shape {g.shape}, but parameter {i} has shape {p.shape}"
+                )
+            self._update(p, g, self.state[i])
+
+    def _update(self, p, g, state):
+        """The rule for one parameter ``p`` with gradient ``g``; subclasses define it."""
+        raise NotImplementedError
+
+
+class GD(Optimizer):
+    """Gradient descent, eq. (gd-update) of Chapter 1: ``p <- p - lr * g``.
+
+    Equal to ``torch.optim.SGD(params, lr)`` with its defaults (no momentum, no
+    dampening, no weight decay, no Nesterov), given the full gradient.
+    """
+
+    def __init__(self, params, lr=1e-3):
+        if lr < 0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        super().__init__(params, {"lr": lr})
+
+    def _update(self, p, g, state):
+        p -= self.lr * g

@@ -45,14 +45,24 @@ COLORS = {
 
 
 def use_book_style() -> None:
-    """Apply the book's matplotlib settings (called by ``optbook.setup``)."""
-    plt.rcParams.update(BOOK_STYLE)
-    try:  # in a notebook: PNG only, so every figure is one comparable output
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    """Apply the book's matplotlib settings (called by ``optbook.setup``).
 
-        set_matplotlib_formats("png")
-    except Exception:  # pragma: no cover - outside IPython there is nothing to set
-        pass
+    In a notebook, figures are shown as PNG only (one comparable output per figure), made
+    by ``to_png``: a 256-colour palette PNG, about three times smaller than matplotlib's own
+    and indistinguishable for line and contour plots, which keeps the pages light.
+    """
+    plt.rcParams.update(BOOK_STYLE)
+    try:
+        from IPython import get_ipython
+        from matplotlib.figure import Figure
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # pragma: no cover - outside IPython there is nothing to set
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    set_matplotlib_formats("png")
+    shell.display_formatter.formatters["image/png"].for_type(Figure, lambda fig: to_png(fig, close=False))
 
 
 def contour(surface, ax=None, levels: int = 30, log: bool = True, num: int = 200, mark_min: bool = True):
@@ -134,10 +144,25 @@ def curves(
     return ax
 
 
-def to_png(fig, close: bool = True) -> bytes:
-    """The figure as PNG bytes, the same bytes on every run (used for slider frames)."""
+def to_png(fig, close: bool = True, dpi: float | None = None, colors: int = 256) -> bytes:
+    """The figure as PNG bytes, the same bytes on every run (figures and slider frames).
+
+    The image is reduced to a palette of ``colors`` colours (median cut, deterministic) and
+    saved with PNG optimisation; ``colors=0`` keeps full colour. ``dpi`` overrides the style's.
+    """
+    from PIL import Image
+
+    if colors < 0 or colors > 256:
+        raise ValueError(f"colors must be between 0 (full colour) and 256, got {colors}")
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     if close:
         plt.close(fig)
-    return buf.getvalue()
+    buf.seek(0)
+    with Image.open(buf) as img:
+        img = img.convert("RGB")
+        if colors:
+            img = img.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+        out = io.BytesIO()
+        img.save(out, format="PNG", optimize=True)
+    return out.getvalue()

@@ -66,6 +66,7 @@ class Quadratic(Surface):
     ylim: tuple[float, float] = (-2.0, 2.0)
     eigvals: np.ndarray = field(init=False, repr=False)
     eigvecs: np.ndarray = field(init=False, repr=False)
+    _minimizer: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
         A = np.array(self.A, dtype=float)
@@ -81,6 +82,8 @@ class Quadratic(Surface):
         self.eigvals, self.eigvecs = np.linalg.eigh(A)
         if self.eigvals[0] <= 0:
             raise ValueError(f"A must be positive definite; its smallest eigenvalue is {self.eigvals[0]:g}")
+        self._minimizer = np.linalg.solve(A, self.b)
+        self._minimizer.setflags(write=False)
 
     @classmethod
     def from_eigenvalues(cls, L: float, mu: float, angle: float = 0.0, **kwargs) -> Quadratic:
@@ -105,7 +108,8 @@ class Quadratic(Surface):
 
     @property
     def minimizer(self) -> np.ndarray:
-        return np.linalg.solve(self.A, self.b)
+        """``w* = A⁻¹b``, solved once (read-only: copy it to change it)."""
+        return self._minimizer
 
     def f(self, w) -> np.ndarray:
         w = _points(w)

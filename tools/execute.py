@@ -21,6 +21,22 @@ from nbclient.exceptions import CellExecutionError
 KERNEL = "python3"
 
 
+def merge_streams(outputs: list) -> list:
+    """Join consecutive stream outputs of the same stream (stdout, stderr) into one."""
+    merged = []
+    for out in outputs:
+        if (
+            out.get("output_type") == "stream"
+            and merged
+            and merged[-1].get("output_type") == "stream"
+            and merged[-1].get("name") == out.get("name")
+        ):
+            merged[-1]["text"] = "".join(merged[-1]["text"]) + "".join(out["text"])
+        else:
+            merged.append(out)
+    return merged
+
+
 def execute(path: Path, timeout: int = 600) -> float:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -33,6 +49,9 @@ def execute(path: Path, timeout: int = 600) -> float:
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
+    for cell in nb.cells:  # a slow cell's output arrives in pieces: store it as one
+        if cell.cell_type == "code":
+            cell.outputs = merge_streams(cell.outputs)
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
     nb.metadata.get("language_info", {}).pop("version", None)  # not the reader's business
     nbformat.write(nb, path)
