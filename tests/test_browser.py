@@ -65,7 +65,8 @@ def browser(playwright, tmp_path_factory):
         args=ARGS,
         viewport={"width": 1280, "height": 900},
     )
-    context.set_default_timeout(30_000)
+    # generous: on 2 cores the browser shares the machine with the notebooks nbval runs
+    context.set_default_timeout(120_000)
     context.foreign = []  # requests to other hosts, never let through
 
     def route(r):
@@ -230,7 +231,7 @@ def test_search_finds_a_term_and_links_to_its_pages(browser, server, site, key):
     visit = Visit(browser, f"{server}/{key}/search.html?q={term}", site)
     try:
         results = visit.page.locator("#search-results ul.search li a")
-        results.first.wait_for(timeout=30_000)
+        results.first.wait_for(timeout=120_000)
         hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
         assert hrefs, f"searching {term!r} in {key} found nothing"
         src = book.EDITIONS[key].src
