@@ -10,7 +10,7 @@ hyper-parameters are attributes (``opt.lr = 0.01``) that a schedule may change b
 
 import numpy as np
 
-__all__ = ['GD', 'Optimizer']
+__all__ = ['GD', 'Optimizer', 'minibatches', 'SGD']
 
 # ---- exported from chapters/en/01-gradient-descent.ipynb ----
 
@@ -75,3 +75,82 @@ class GD(Optimizer):
 
     def _update(self, p, g, state):
         p -= self.lr * g
+
+# ---- exported from chapters/en/02-sgd.ipynb ----
+
+def minibatches(n, batch_size, rng, shuffle=True, replacement=False, drop_last=False):
+    """One epoch of mini-batches over examples 0..n-1, as arrays of indices.
+
+    The default is what ``torch.utils.data.DataLoader(..., shuffle=True)`` does: a fresh
+    random permutation of the examples (sampling *without* replacement), cut into batches of
+    ``batch_size``; the last batch is smaller when ``batch_size`` does not divide ``n``,
+    unless ``drop_last``. Call it once per epoch with the same ``rng`` and every epoch is
+    reshuffled. ``replacement=True`` draws every index independently and uniformly (what
+    the theory of SGD usually assumes; ``RandomSampler(replacement=True)``), still ``n``
+    indices per epoch. ``shuffle=False`` keeps the order 0, 1, ..., n-1.
+    """
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if batch_size > n and drop_last:
+        raise ValueError(f"batch_size {batch_size} > n = {n} with drop_last=True leaves no batch")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError("rng must be a numpy.random.Generator, e.g. np.random.default_rng(0)")
+    if replacement and not shuffle:
+        raise ValueError("replacement=True draws random indices: it cannot be combined with shuffle=False")
+    if replacement:
+        order = rng.integers(0, n, size=n)
+    elif shuffle:
+        order = rng.permutation(n)
+    else:
+        order = np.arange(n)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        yield order[start : start + batch_size]
+
+# ---- exported from chapters/en/03-momentum.ipynb ----
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with momentum: ``torch.optim.SGD``, argument for argument.
+
+    For each parameter ``p`` with gradient ``g`` a step does, as PyTorch does:
+
+    1. ``g <- -g`` if ``maximize``;
+    2. ``g <- g + weight_decay * p`` (L2 regularization, added to the gradient);
+    3. if ``momentum != 0``: the buffer ``b <- g`` on the first step, afterwards
+       ``b <- momentum * b + (1 - dampening) * g``; then the direction is
+       ``d = g + momentum * b`` if ``nesterov`` else ``d = b``; without momentum ``d = g``;
+    4. ``p <- p - lr * d``.
+
+    Invalid values raise ``ValueError`` with PyTorch's messages. The hyper-parameters are
+    attributes, so a schedule may change them between steps (``opt.lr = 0.01``).
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+                 maximize=False):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
+                                  "weight_decay": weight_decay, "nesterov": nesterov,
+                                  "maximize": maximize})
+
+    def _update(self, p, g, state):
+        d = -g if self.maximize else g
+        if self.weight_decay != 0:
+            d = d + self.weight_decay * p
+        if self.momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(d, dtype=p.dtype)  # a copy
+            else:
+                buf *= self.momentum
+                buf += (1 - self.dampening) * d
+            d = d + self.momentum * buf if self.nesterov else buf
+        p -= self.lr * d

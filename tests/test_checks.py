@@ -92,7 +92,7 @@ def test_make_lab_clears_outputs_drops_solution_text_and_tags_raising_cells():
     md.metadata["tags"] = ["solution"]
     solution = _solution(
         [
-            nbformat.v4.new_markdown_cell("# Lab"),
+            nbformat.v4.new_markdown_cell("# Lab (solutions / 解答)\nDo this."),
             nbformat.v4.new_code_cell(SOLUTION_CELL),
             nbformat.v4.new_code_cell("assert f(2) == 4\nprint('ok')"),
             nbformat.v4.new_code_cell("print(g(1))"),
@@ -103,6 +103,7 @@ def test_make_lab_clears_outputs_drops_solution_text_and_tags_raising_cells():
     solution.cells[2].execution_count = 3
     lab = labs.make_lab(solution)
     assert [c.cell_type for c in lab.cells] == ["markdown", "code", "code", "code"]
+    assert lab.cells[0].source == "# Lab\nDo this."
     assert all(c.outputs == [] and c.execution_count is None for c in lab.cells if c.cell_type == "code")
     tags = [c.metadata.get("tags", []) for c in lab.cells if c.cell_type == "code"]
     assert tags == [[], ["raises-exception"], []], "only the check that calls the stub raises"
@@ -111,10 +112,13 @@ def test_make_lab_clears_outputs_drops_solution_text_and_tags_raising_cells():
 def test_make_lab_refuses_a_solution_with_an_expected_error_or_without_exercises():
     cell = nbformat.v4.new_code_cell(SOLUTION_CELL)
     cell.metadata["tags"] = ["raises-exception"]
+    title = nbformat.v4.new_markdown_cell("# Lab (solutions / 解答)")
     with pytest.raises(labs.LabError, match="must run without errors"):
-        labs.make_lab(_solution([cell]), execute=False)
+        labs.make_lab(_solution([title, cell]), execute=False)
     with pytest.raises(labs.LabError, match="no '# BEGIN SOLUTION'"):
-        labs.make_lab(_solution([nbformat.v4.new_code_cell("x = 1")]), execute=False)
+        labs.make_lab(_solution([title, nbformat.v4.new_code_cell("x = 1")]), execute=False)
+    with pytest.raises(labs.LabError, match="title"):
+        labs.make_lab(_solution([nbformat.v4.new_markdown_cell("# Lab"), nbformat.v4.new_code_cell(SOLUTION_CELL)]))
 
 
 def test_labs_are_current():

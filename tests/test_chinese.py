@@ -14,8 +14,11 @@ S2T = opencc.OpenCC("s2t")
 T2S = opencc.OpenCC("t2s")
 TERMS = list(csv.DictReader((ROOT / "terms.tsv").open(encoding="utf-8", newline=""), delimiter="\t"))
 # OpenCC's s2t prefers some older variant forms that are as correct in Traditional text as the
-# common ones (才/纔, 裡/裏 ...): both sides of a comparison are folded to the common form.
-VARIANTS = str.maketrans("纔裏羣峯牀綫麪喫衆爲祕僞啓鷄", "才裡群峰床線麵吃眾為秘偽啟雞")
+# common ones (才/纔, 裡/裏 ...), and it resolves a few characters that are one character in
+# Simplified and two in Traditional by guessing from the phrase, sometimes wrongly for correct
+# Traditional text (歐幾里得 → 裡, 干擾 → 幹, 證明了 → 瞭, 曲率 → 麴, 平台 → 臺). Both sides of
+# the comparison are folded to one form for these characters only.
+VARIANTS = str.maketrans("纔裏裡羣峯牀綫麪喫衆爲祕僞啓鷄幹乾瞭麴臺", "才里里群峰床線麵吃眾為秘偽啟雞干干了曲台")
 PAGES = sorted(ZH.glob("*.ipynb")) + sorted(ZH.glob("*.md")) + sorted((ROOT / "solutions").glob("*.ipynb"))
 
 

@@ -11,12 +11,13 @@ code cells the code a student writes is marked:
         ...
         # END SOLUTION
 
-labs/NN-topic.ipynb is made from it: each marked block becomes a stub that raises
-NotImplementedError with the hint, Markdown cells tagged ``solution`` are dropped, and
-every output is cleared. The generated lab is then executed once: the cells that raise
-(the stubs themselves when they run at top level, and the checks that call them) get
-nbval's ``raises-exception`` tag, which therefore lives only in the labs, never in a
-solution. A lab is executed top to bottom without stopping at errors, as nbval does.
+labs/NN-topic.ipynb is made from it: the title loses its suffix " (solutions / 解答)",
+each marked block becomes a stub that raises NotImplementedError with the hint, Markdown
+cells tagged ``solution`` are dropped, and every output is cleared. The generated lab is
+then executed once, top to bottom without stopping at errors, as nbval does: the cells
+that raise (the stubs themselves when they run at top level, and the checks that call
+them) get nbval's ``raises-exception`` tag, which therefore lives only in the labs, never
+in a solution.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
 SOLUTION_TAG = "solution"
 RAISES = "raises-exception"
 DEFAULT_HINT = "write this part (see the instructions above)"
+# A solution's title ends with this; the lab's title is the same without it.
+SOLUTION_SUFFIX = " (solutions / 解答)"
 
 
 class LabError(Exception):
@@ -86,6 +89,10 @@ def make_lab(solution: nbformat.NotebookNode, name: str = "solution", execute: b
             cell.execution_count = None
         cells.append(cell)
     lab.cells = cells
+    title = lab.cells[0].source.split("\n", 1) if lab.cells and lab.cells[0].cell_type == "markdown" else None
+    if not title or not title[0].startswith("# ") or not title[0].endswith(SOLUTION_SUFFIX):
+        raise LabError(f"{name}: the first cell must be the title '# ...{SOLUTION_SUFFIX}'")
+    lab.cells[0].source = "\n".join([title[0][: -len(SOLUTION_SUFFIX)]] + title[1:])
     if not any(has_solution(c.source) for c in solution.cells if c.cell_type == "code"):
         raise LabError(f"{name}: no '# BEGIN SOLUTION' block: a lab needs at least one exercise")
     if execute:

@@ -1,0 +1,178 @@
+"""The book's convex test problem: L2-regularized logistic regression on real data.
+
+Chapter 2 and Lab 1 need a problem that is a *finite sum* of per-example losses (so that a
+mini-batch gradient means something), that is strongly convex (so that it has one minimizer
+to measure the distance to), and whose minimizer is known to many more digits than any
+optimizer reaches. Logistic regression on scikit-learn's breast-cancer data (569 tumours,
+30 features, shipped with the package: nothing is downloaded) is such a problem once an L2
+term is added; without it the two classes are (nearly) separable and the loss has no
+minimum.
+
+With labels ``y_i ∈ {0, 1}``, inputs ``x_i`` (standardized features and a constant 1) and
+``p_i = σ(x_iᵀw)``, ``σ(z) = 1/(1 + e^{−z})``, the loss is PyTorch's
+``binary_cross_entropy_with_logits`` (mean reduction) plus ``(λ/2)‖w‖²``::
+
+    f(w) = (1/N) Σ_i [log(1 + e^{z_i}) − y_i z_i] + (λ/2)‖w‖²,   z_i = x_iᵀw
+    ∇f(w) = (1/N) Xᵀ(p − y) + λw
+    ∇²f(w) = (1/N) Xᵀ diag(p(1 − p)) X + λI
+
+Every function takes optional ``idx`` (an array of example indices) to evaluate the same
+formulas on a mini-batch: the *mean* over the batch plus the full L2 term, which is what a
+training loop computes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import expit
+
+SPLIT_SEED = 20240602  # the one permutation that fixes the split; never changed
+N_TRAIN = 455  # 80 % of the 569 examples train, the other 114 test
+DEFAULT_LAM = 0.1
+
+
+def _check_w(w, d: int) -> np.ndarray:
+    w = np.asarray(w, dtype=float)
+    if w.shape != (d,):
+        raise ValueError(f"w must have shape ({d},), got {w.shape}")
+    return w
+
+
+@dataclass
+class LogisticProblem:
+    """``f(w) = mean BCE-with-logits(Xw, y) + (λ/2)‖w‖²`` on fixed data ``X`` (N×d), ``y`` ∈ {0,1}ᴺ."""
+
+    X: np.ndarray
+    y: np.ndarray
+    lam: float = DEFAULT_LAM
+    X_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    _w_star: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self):
+        self.X = np.asarray(self.X, dtype=float)
+        self.y = np.asarray(self.y, dtype=float)
+        if self.X.ndim != 2:
+            raise ValueError(f"X must be a matrix (N, d), got shape {self.X.shape}")
+        if self.y.shape != (self.X.shape[0],):
+            raise ValueError(f"y must have shape ({self.X.shape[0]},), got {self.y.shape}")
+        if not np.all((self.y == 0) | (self.y == 1)):
+            raise ValueError("labels y must be 0 or 1 (PyTorch's convention for binary cross-entropy)")
+        if not self.lam > 0:
+            raise ValueError(f"the L2 coefficient lam must be positive (else no minimizer), got {self.lam!r}")
+
+    @property
+    def n(self) -> int:
+        """Number of training examples ``N``."""
+        return self.X.shape[0]
+
+    @property
+    def dim(self) -> int:
+        """Number of parameters ``d`` (features plus the constant)."""
+        return self.X.shape[1]
+
+    def _batch(self, idx):
+        if idx is None:
+            return self.X, self.y
+        idx = np.asarray(idx)
+        if idx.ndim != 1 or idx.size == 0:
+            raise ValueError("idx must be a non-empty 1-D array of example indices")
+        if not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError(f"idx must hold integer indices, got dtype {idx.dtype}")
+        if idx.min() < 0 or idx.max() >= self.n:
+            raise ValueError(f"indices must lie in 0..{self.n - 1}")
+        return self.X[idx], self.y[idx]
+
+    def loss(self, w, idx=None) -> float:
+        """``f(w)``, or the same formula on the examples ``idx`` (mean over them, plus the L2 term)."""
+        w = _check_w(w, self.dim)
+        X, y = self._batch(idx)
+        z = X @ w
+        return float(np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * self.lam * (w @ w))
+
+    def grad(self, w, idx=None) -> np.ndarray:
+        """``∇f(w) = Xᵀ(σ(Xw) − y)/N + λw`` (on the batch ``idx`` if given: mean over the batch)."""
+        w = _check_w(w, self.dim)
+        X, y = self._batch(idx)
+        return X.T @ (expit(X @ w) - y) / len(y) + self.lam * w
+
+    def per_example_grads(self, w) -> np.ndarray:
+        """The N×d matrix whose row i is ``∇f_i(w) = (p_i − y_i) x_i + λw``; their mean is ``∇f(w)``."""
+        w = _check_w(w, self.dim)
+        return (expit(self.X @ w) - self.y)[:, None] * self.X + self.lam * w
+
+    def hessian(self, w, idx=None) -> np.ndarray:
+        """``∇²f(w) = Xᵀ diag(p(1−p)) X / N + λI``."""
+        w = _check_w(w, self.dim)
+        X, _ = self._batch(idx)
+        p = expit(X @ w)
+        return (X.T * (p * (1 - p))) @ X / len(X) + self.lam * np.eye(self.dim)
+
+    @property
+    def L(self) -> float:
+        """A global smoothness constant: ``λ_max(XᵀX)/(4N) + λ`` (since p(1−p) ≤ 1/4), attained at w = 0."""
+        return float(np.linalg.eigvalsh(self.X.T @ self.X / (4 * self.n))[-1] + self.lam)
+
+    @property
+    def mu(self) -> float:
+        """The global strong-convexity constant ``λ``."""
+        return float(self.lam)
+
+    def minimizer(self, tol: float = 1e-13, max_iter: int = 50) -> np.ndarray:
+        """The minimizer ``w*`` by Newton's method, to ``‖∇f(w*)‖ ≤ tol`` (cached).
+
+        Newton converges quadratically here; each step is damped by backtracking if it would
+        not decrease f, so it converges from w = 0 for any λ > 0.
+        """
+        if self._w_star is not None:
+            return self._w_star.copy()
+        w = np.zeros(self.dim)
+        for _ in range(max_iter):
+            g = self.grad(w)
+            if np.linalg.norm(g) <= tol:
+                break
+            step = np.linalg.solve(self.hessian(w), g)
+            t, f0 = 1.0, self.loss(w)
+            while self.loss(w - t * step) > f0 and t > 1e-8:
+                t *= 0.5
+            w = w - t * step
+        else:
+            raise RuntimeError(f"Newton's method did not reach ‖∇f‖ ≤ {tol:g} in {max_iter} iterations")
+        self._w_star = w
+        return w.copy()
+
+    def accuracy(self, w, test: bool = False) -> float:
+        """Fraction of training (or test) examples classified correctly by ``x ↦ [xᵀw > 0]``."""
+        w = _check_w(w, self.dim)
+        if test:
+            if self.X_test is None:
+                raise ValueError("this problem has no test split")
+            X, y = self.X_test, self.y_test
+        else:
+            X, y = self.X, self.y
+        return float(np.mean((X @ w > 0) == (y == 1)))
+
+
+def breast_cancer(lam: float = DEFAULT_LAM, n_train: int = N_TRAIN) -> LogisticProblem:
+    """Logistic regression on scikit-learn's breast-cancer data, split and standardized once.
+
+    The 569 examples are permuted with the fixed seed ``SPLIT_SEED``; the first ``n_train``
+    train, the rest test. Each of the 30 features is standardized with the *training* mean
+    and standard deviation, and a constant feature 1 is appended last (the bias, which the
+    L2 term also penalizes, so that λ is the strong-convexity constant). Label 1 = malignant.
+    """
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    n = len(data.target)
+    if not isinstance(n_train, int) or not 1 < n_train < n:
+        raise ValueError(f"n_train must be an integer between 2 and {n - 1}, got {n_train!r}")
+    order = np.random.default_rng(SPLIT_SEED).permutation(n)
+    X = data.data[order].astype(float)
+    y = (data.target[order] == 0).astype(float)  # sklearn: 0 = malignant, 1 = benign
+    mean, std = X[:n_train].mean(axis=0), X[:n_train].std(axis=0)
+    X = (X - mean) / std
+    X = np.hstack([X, np.ones((n, 1))])
+    return LogisticProblem(X[:n_train], y[:n_train], lam=lam, X_test=X[n_train:], y_test=y[n_train:])

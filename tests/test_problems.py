@@ -1,0 +1,118 @@
+"""optbook.problems (the logistic-regression problem of Chapter 2 and Lab 1) and the mini-batch
+iterator exported from Chapter 2."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from optbook import problems
+from optbook.numpy_optim import minibatches
+
+
+@pytest.fixture(scope="module")
+def prob():
+    return problems.breast_cancer()
+
+
+def numeric_grad(f, w, h=1e-6):
+    g = np.zeros_like(w)
+    for i in range(w.size):
+        e = np.zeros_like(w)
+        e[i] = h
+        g[i] = (f(w + e) - f(w - e)) / (2 * h)
+    return g
+
+
+def test_split_and_standardization(prob):
+    assert prob.X.shape == (problems.N_TRAIN, 31) and prob.X_test.shape == (569 - problems.N_TRAIN, 31)
+    assert np.allclose(prob.X[:, :30].mean(0), 0, atol=1e-12) and np.allclose(prob.X[:, :30].std(0), 1)
+    assert np.all(prob.X[:, 30] == 1) and set(np.unique(prob.y)) == {0.0, 1.0}
+    again = problems.breast_cancer()
+    assert np.array_equal(prob.X, again.X) and np.array_equal(prob.y, again.y), "the split is fixed"
+
+
+def test_gradient_and_hessian_match_finite_differences(prob):
+    w = np.random.default_rng(0).standard_normal(prob.dim) * 0.3
+    assert np.allclose(prob.grad(w), numeric_grad(prob.loss, w), rtol=1e-6, atol=1e-8)
+    H = np.stack([numeric_grad(lambda v, i=i: prob.grad(v)[i], w) for i in range(prob.dim)])
+    assert np.allclose(prob.hessian(w), H, rtol=1e-5, atol=1e-7)
+    idx = np.array([3, 17, 200])
+    assert np.allclose(prob.grad(w, idx), numeric_grad(lambda v: prob.loss(v, idx), w), rtol=1e-6, atol=1e-8)
+
+
+def test_matches_torch_binary_cross_entropy(prob):
+    w = torch.tensor(np.random.default_rng(1).standard_normal(prob.dim), requires_grad=True)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(torch.from_numpy(prob.X) @ w,
+                                                                torch.from_numpy(prob.y)) + 0.5 * prob.lam * w @ w
+    loss.backward()
+    assert np.isclose(loss.item(), prob.loss(w.detach().numpy()), rtol=1e-13)
+    assert np.allclose(w.grad.numpy(), prob.grad(w.detach().numpy()), rtol=1e-12, atol=1e-15)
+
+
+def test_per_example_gradients_average_to_the_gradient(prob):
+    w = np.random.default_rng(2).standard_normal(prob.dim)
+    G = prob.per_example_grads(w)
+    assert G.shape == (prob.n, prob.dim)
+    assert np.allclose(G.mean(0), prob.grad(w), rtol=1e-12, atol=1e-14)
+    assert np.allclose(G[[5, 9]].mean(0), prob.grad(w, np.array([5, 9])))
+
+
+def test_minimizer_is_high_precision_and_constants_bound_the_curvature(prob):
+    w = prob.minimizer()
+    assert np.linalg.norm(prob.grad(w)) <= 1e-13
+    assert np.array_equal(w, prob.minimizer()), "cached"
+    h = np.linalg.eigvalsh(prob.hessian(w))
+    assert prob.mu <= h[0] and h[-1] <= prob.L
+    assert np.isclose(np.linalg.eigvalsh(prob.hessian(np.zeros(prob.dim)))[-1], prob.L)
+    assert prob.accuracy(w) > 0.95 and prob.accuracy(w, test=True) > 0.95
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda p: p.grad(np.zeros(3)), "w must have shape"),
+        (lambda p: p.grad(np.zeros(31), np.array([0, 1000])), "indices must lie"),
+        (lambda p: p.grad(np.zeros(31), np.array([0.5])), "integer indices"),
+        (lambda p: p.loss(np.zeros(31), np.array([], dtype=int)), "non-empty"),
+        (lambda p: problems.LogisticProblem(p.X, p.y, lam=0.0), "must be positive"),
+        (lambda p: problems.LogisticProblem(p.X, p.y * 2 - 1), "0 or 1"),
+        (lambda p: problems.LogisticProblem(p.X, p.y[:5]), "y must have shape"),
+        (lambda p: problems.breast_cancer(n_train=569), "n_train"),
+        (lambda p: problems.LogisticProblem(p.X, p.y).accuracy(np.zeros(31), test=True), "no test split"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(prob, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(prob)
+
+
+def test_minibatches_is_one_reshuffled_epoch():
+    gen = np.random.default_rng(0)
+    e1, e2 = list(minibatches(10, 4, gen)), list(minibatches(10, 4, gen))
+    assert [len(b) for b in e1] == [4, 4, 2]
+    assert sorted(np.concatenate(e1)) == list(range(10)) and sorted(np.concatenate(e2)) == list(range(10))
+    assert not np.array_equal(np.concatenate(e1), np.concatenate(e2))
+    assert [len(b) for b in minibatches(10, 4, gen, drop_last=True)] == [4, 4]
+    assert np.array_equal(np.concatenate(list(minibatches(10, 3, gen, shuffle=False))), np.arange(10))
+    r = np.concatenate(list(minibatches(1000, 100, gen, replacement=True)))
+    assert len(r) == 1000 and len(np.unique(r)) < 1000, "with replacement, indices repeat"
+    again = [list(minibatches(10, 4, np.random.default_rng(5))) for _ in range(2)]
+    assert all(np.array_equal(a, b) for a, b in zip(*again)), "the rng alone decides the order"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(n=0, batch_size=1), "n must be"),
+        (dict(n=5, batch_size=0), "batch_size must be"),
+        (dict(n=5, batch_size=6, drop_last=True), "leaves no batch"),
+        (dict(n=5, batch_size=2, rng=0), "numpy.random.Generator"),
+        (dict(n=5, batch_size=2, replacement=True, shuffle=False), "cannot be combined"),
+    ],
+)
+def test_minibatches_rejects_bad_arguments(kwargs, message):
+    kwargs.setdefault("rng", np.random.default_rng(0))
+    with pytest.raises(ValueError, match=message):
+        next(minibatches(**kwargs))
