@@ -241,7 +241,10 @@ def test_search_finds_a_term_and_links_to_its_pages(browser, server, site, key):
         for href in dict.fromkeys(paths):  # every result page exists and contains the term
             visit.page.goto(f"{server}/{key}/{href}")
             assert term.lower() in visit.page.locator("main").inner_text().lower(), f"{href} lacks {term!r}"
-        assert not visit.errors, visit.errors
+        # going on to the next result cancels what a page was still loading (ERR_ABORTED): not an error;
+        # whether every page loads completely is test_every_page_loads_cleanly_and_renders_its_math's job
+        errors = [e for e in visit.errors if "net::ERR_ABORTED" not in e]
+        assert not errors, errors
     finally:
         visit.close()
 
