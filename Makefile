@@ -65,3 +65,7 @@ lock:
 
 clean:
 	rm -rf _build
+
+# The comparison sweeps of Chapters 10 and 11 (several minutes): rewrites optbook/results/*.json.
+sweeps: $(STAMP)
+	$(BIN)/python tools/sweeps.py

@@ -1,0 +1,137 @@
+"""Offline data sets for the comparison chapters: nothing is downloaded.
+
+* :func:`digits` — scikit-learn's 8×8 handwritten digits (1,797 images, shipped with the
+  package), split once into fixed training, validation and test sets.
+* :func:`pydoc_corpus` — word-level language modelling on the English text of Python's own
+  documentation (``pydoc_data.topics``, about 0.45 MB, shipped with every Python), split into
+  contiguous training, validation and test stretches; the token frequencies are heavy-tailed
+  (Zipf-like), as in real language.
+* :func:`unigram_loss` — the cross-entropy of the best model that ignores context, the
+  baseline a language model must beat.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+DIGITS_SPLIT = (1000, 397, 400)  # train, validation, test: all 1,797 images
+SPLIT_SEED = 20240601  # the one permutation that fixes the split; never changed
+
+
+@dataclass(frozen=True)
+class Split:
+    """Inputs and integer labels of one split (NumPy arrays; the training loop makes tensors)."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+def digits(sizes: tuple[int, int, int] = DIGITS_SPLIT) -> dict[str, Split]:
+    """scikit-learn's digits as ``{"train", "val", "test"}`` splits of 1×8×8 images in [0, 1].
+
+    The split is a fixed random permutation (seed ``SPLIT_SEED``), the same on every machine;
+    pixel values (0–16) are divided by 16. ``sizes`` must add up to at most 1,797.
+    """
+    from sklearn.datasets import load_digits
+
+    sizes = tuple(int(s) for s in sizes)
+    if len(sizes) != 3 or min(sizes) < 1:
+        raise ValueError(f"sizes must be three positive integers (train, val, test), got {sizes!r}")
+    bunch = load_digits()
+    n = len(bunch.target)
+    if sum(sizes) > n:
+        raise ValueError(f"the splits ask for {sum(sizes)} images but the data set has {n}")
+    order = np.random.default_rng(SPLIT_SEED).permutation(n)
+    x = (bunch.images[order] / 16.0).astype(np.float32)[:, None, :, :]
+    y = bunch.target[order].astype(np.int64)
+    a, b, c = sizes
+    return {
+        "train": Split(x[:a], y[:a]),
+        "val": Split(x[a : a + b], y[a : a + b]),
+        "test": Split(x[a + b : a + b + c], y[a + b : a + b + c]),
+    }
+
+
+TOKEN = re.compile(r"[a-z]+|[0-9]+|[^\sa-z0-9]+")
+UNK = "<unk>"
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words, numbers and runs of punctuation (``"x += 1"`` → ``["x", "+=", "1"]``)."""
+    return TOKEN.findall(text.lower())
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A tokenized corpus: the vocabulary and the token ids of each split."""
+
+    vocab: tuple[str, ...]
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+
+def pydoc_corpus(vocab_size: int = 1000, fractions: tuple[float, float] = (0.8, 0.1)) -> Corpus:
+    """Python's documentation topics as one token stream, split into contiguous stretches.
+
+    The topics are concatenated in sorted order of their names; the first ``fractions[0]``
+    of the tokens train, the next ``fractions[1]`` validate, the rest test. The vocabulary is
+    id 0 for ``<unk>`` and the ``vocab_size - 1`` most frequent tokens *of the training
+    part*, so nothing about the held-out text leaks into it.
+    """
+    from pydoc_data.topics import topics
+
+    if not isinstance(vocab_size, int) or vocab_size < 2:
+        raise ValueError(f"vocab_size must be an integer of at least 2, got {vocab_size!r}")
+    f_train, f_val = fractions
+    if not (0 < f_train < 1 and 0 < f_val < 1 and f_train + f_val < 1):
+        raise ValueError(f"fractions must be two positive numbers adding up to less than 1, got {fractions!r}")
+    tokens = [t for name in sorted(topics) for t in tokenize(topics[name])]
+    n = len(tokens)
+    a, b = int(n * f_train), int(n * (f_train + f_val))
+    counts = Counter(tokens[:a])
+    # Ties in frequency are broken alphabetically, so the vocabulary is the same everywhere.
+    common = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: vocab_size - 1]
+    vocab = (UNK,) + tuple(w for w, _ in common)
+    index = {w: i for i, w in enumerate(vocab)}
+    ids = np.array([index.get(t, 0) for t in tokens], dtype=np.int64)
+    return Corpus(vocab, ids[:a], ids[a:b], ids[b:])
+
+
+def unigram_loss(train: np.ndarray, held_out: np.ndarray, vocab_size: int) -> float:
+    """Cross-entropy (nats per token) on ``held_out`` of the add-one unigram model of ``train``."""
+    if vocab_size < 1 or len(train) == 0 or len(held_out) == 0:
+        raise ValueError("unigram_loss needs a positive vocab_size and non-empty token arrays")
+    counts = np.bincount(train, minlength=vocab_size).astype(float) + 1.0
+    logp = np.log(counts / counts.sum())
+    return float(-logp[held_out].mean())
+
+
+def zipf_exponent(ids: np.ndarray, top: int = 100) -> float:
+    """Slope of log frequency against log rank over the ``top`` most frequent ids (about −1 for Zipf)."""
+    freq = np.sort(np.bincount(ids))[::-1]
+    freq = freq[freq > 0][:top]
+    if len(freq) < 2:
+        raise ValueError("need at least two distinct tokens")
+    r = np.log(np.arange(1, len(freq) + 1))
+    return float(np.polyfit(r, np.log(freq), 1)[0])
+
+
+def log_uniform_grid(low: float, high: float, per_decade: int = 2) -> list[float]:
+    """Learning rates from ``low`` to ``high`` (both included), ``per_decade`` points per factor 10."""
+    if not (0 < low < high) or per_decade < 1:
+        raise ValueError(f"need 0 < low < high and per_decade >= 1, got {low}, {high}, {per_decade}")
+    k = round(math.log10(high / low) * per_decade)
+    return [float(f"{low * 10 ** (i / per_decade):.3g}") for i in range(k + 1)]
