@@ -39,3 +39,15 @@ def all_notebooks() -> list[Path]:
 
 def chapter_names() -> list[str]:
     return sorted(p.name for p in EN.glob("*.ipynb"))
+
+
+def numeric_grad(f, w, h=1e-6):
+    """Central finite differences of ``f`` at ``w``, to check hand-written gradients."""
+    import numpy as np
+
+    g = np.zeros_like(w)
+    for i in range(w.size):
+        e = np.zeros_like(w)
+        e[i] = h
+        g[i] = (f(w + e) - f(w - e)) / (2 * h)
+    return g

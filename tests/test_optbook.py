@@ -10,15 +10,7 @@ import torch
 import optbook
 from optbook import interactive, plotting, surfaces, torch_check
 
-
-def numeric_grad(f, w, h=1e-6):
-    g = np.zeros_like(w)
-    for i in range(w.size):
-        e = np.zeros_like(w)
-        e[i] = h
-        g[i] = (f(w + e) - f(w - e)) / (2 * h)
-    return g
-
+from helpers import numeric_grad
 
 SURFACES = [
     surfaces.Quadratic(np.array([[3.0, 1.0], [1.0, 2.0]]), b=np.array([1.0, -1.0])),

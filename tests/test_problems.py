@@ -10,19 +10,12 @@ import torch
 from optbook import problems
 from optbook.numpy_optim import minibatches
 
+from helpers import numeric_grad
+
 
 @pytest.fixture(scope="module")
 def prob():
     return problems.breast_cancer()
-
-
-def numeric_grad(f, w, h=1e-6):
-    g = np.zeros_like(w)
-    for i in range(w.size):
-        e = np.zeros_like(w)
-        e[i] = h
-        g[i] = (f(w + e) - f(w - e)) / (2 * h)
-    return g
 
 
 def test_split_and_standardization(prob):
