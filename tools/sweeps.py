@@ -53,6 +53,8 @@ LM = dict(
     warmup_lrs=[0.001, 0.00316, 0.01],
     warmup_steps=[0, 60],
     warmup_seeds=[0, 1],
+    wd_lrs=[0.001, 0.00316, 0.01],
+    wd_values=[0.0, 0.01, 0.1, 1.0],  # Adam + L2 against AdamW: 24 grid runs, one tuning seed
 )
 
 _TASKS: dict = {}
@@ -160,6 +162,18 @@ def cnn_weight_decay(pool, res: dict) -> None:
     """Adam + L2 against AdamW on a learning-rate × decay grid (tuning seeds, validation loss)."""
     c = CNN
     base = dict(task="cnn", steps=c["steps"], eval_every=c["eval_every"], target=c["target"])
+    weight_decay_grid(pool, res, c, base)
+
+
+def lm_weight_decay(pool, res: dict) -> None:
+    """The same Adam + L2 against AdamW grid for the language model (pre-LN, 5 % warm-up)."""
+    c = LM
+    base = dict(task="lm", task_kw={"pre_ln": True}, steps=c["steps"], warmup=c["warmup"],
+                eval_every=c["eval_every"], target=c["target"])
+    weight_decay_grid(pool, res, c, base)
+
+
+def weight_decay_grid(pool, res: dict, c: dict, base: dict) -> None:
     t0 = time.perf_counter()
     specs = [dict(base, optimizer=o, lr=lr, seed=s, weight_decay=wd) for o in ("Adam", "AdamW")
              for wd in c["wd_values"] for lr in c["wd_lrs"] for s in c["tuning_seeds"]]
@@ -205,6 +219,7 @@ def lm_study(pool) -> dict:
              for pre in (False, True) for w in c["warmup_steps"] for lr in c["warmup_lrs"] for s in c["warmup_seeds"]]
     res["warmup"] = [dict(_compact(r, True), pre_ln=spec["task_kw"]["pre_ln"])
                      for spec, r in zip(specs, run_all(pool, specs))]
+    lm_weight_decay(pool, res)
     res["sweep_seconds"] = time.perf_counter() - t0
     return res
 
@@ -222,19 +237,20 @@ def _clean(x):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("studies", nargs="*", default=["cnn", "lm"], choices=["cnn", "lm", "cnn-wd"],
-                    help="cnn-wd re-runs only the weight-decay grid of an existing optbook/results/cnn.json")
+    ap.add_argument("studies", nargs="*", default=["cnn", "lm"], choices=["cnn", "lm", "cnn-wd", "lm-wd"],
+                    help="cnn-wd (lm-wd) re-runs only the weight-decay grid of an existing "
+                         "optbook/results/cnn.json (lm.json)")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     args = ap.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)
     with ProcessPoolExecutor(args.jobs, initializer=_init_worker) as pool:
         for study in args.studies:
-            if study == "cnn-wd":
-                path = RESULTS / "cnn.json"
+            if study in ("cnn-wd", "lm-wd"):
+                path = RESULTS / f"{study[:-3]}.json"
                 res = json.loads(path.read_text())
-                cnn_weight_decay(pool, res)
+                (cnn_weight_decay if study == "cnn-wd" else lm_weight_decay)(pool, res)
                 path.write_text(json.dumps(_clean(res), indent=1) + "\n")
-                print(f"cnn-wd: rewrote the weight-decay part of {path} after {res['wd_seconds']:.0f} s")
+                print(f"{study}: rewrote the weight-decay part of {path} after {res['wd_seconds']:.0f} s")
                 continue
             res = (cnn_study if study == "cnn" else lm_study)(pool)
             res["jobs"] = args.jobs
