@@ -1,5 +1,6 @@
-"""Build the three editions (as `make book` does, warnings as errors) and check the result:
-page languages, the language switch, Chinese search, the generated glossary."""
+"""The three editions as `make book` builds them (warnings as errors), checked: page
+languages, the language switch, Chinese search, the generated glossary. The build is the one
+the site and browser tests share (tests/sitebuild.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import opencc
 import pytest
+from sitebuild import built_site, pages
 
 from helpers import CJK, ROOT
 
@@ -25,17 +27,7 @@ LANG = {"en": "en", "zh-hant": "zh-Hant", "zh-hans": "zh-Hans"}
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("html")
-    staging = tmp_path_factory.mktemp("editions")
-    status = book.build(list(book.EDITIONS), out, staging=staging)
-    assert status == 0, "the book does not build with warnings as errors: see the log above"
-    return out
-
-
-def pages(edition_dir: Path) -> list[Path]:
-    return sorted(
-        p for p in edition_dir.rglob("*.html") if not {"_static", "_sources", "_sphinx_design_static"} & set(p.parts)
-    )
+    return built_site(tmp_path_factory)
 
 
 def search_terms(edition_dir: Path) -> dict:
