@@ -48,7 +48,9 @@ def seed_everything(seed: int = DEFAULT_SEED, threads: int = DEFAULT_THREADS) ->
 
 def setup(seed: int = DEFAULT_SEED, threads: int = DEFAULT_THREADS) -> np.random.Generator:
     """What the first cell of every notebook calls: determinism plus the book's plot style."""
+    from optbook.kernels import assert_in_effect
     from optbook.plotting import use_book_style
 
+    assert_in_effect()  # under the tests' second kernel set: fail unless it took effect
     use_book_style()
     return seed_everything(seed, threads)

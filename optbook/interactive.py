@@ -5,8 +5,10 @@ book but the picture stays still: no Python runs there. So the book precomputes 
 frames, embeds them as PNG images in one self-contained HTML block, and binds them to a
 range input with a few lines of JavaScript. The same output works in Jupyter (once the
 cell has run, or the notebook is trusted), in Colab and in the static site, and it makes
-no request to another host. Element ids are derived from the content, so the output is
-the same on every run and nbval can compare it.
+no request to another host. Element ids are derived from the title, the parameter and
+the labels, so the output is the same on every run; frames made by
+``optbook.plotting.to_png`` carry what they show, which the output stores in its metadata
+so that the tests compare the frames as figures (``optbook.figdata``), not as bytes.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import html
 from collections.abc import Sequence
 
 from IPython.display import HTML
+
+from optbook import figdata
 
 # Shows frame i, hides the others, and writes its label; "UID" is replaced by the slider's id.
 _ON_INPUT = (
@@ -43,10 +47,7 @@ def slider(frames: Sequence[bytes], labels: Sequence[str], param: str, title: st
         raise ValueError(f"{len(frames)} frames but {len(labels)} labels: give one label per frame")
     if not 0 <= start < len(frames):
         raise ValueError(f"start must index a frame (0..{len(frames) - 1}), got {start}")
-    digest = hashlib.sha1()
-    for fr in frames:
-        digest.update(fr)
-    digest.update("|".join(labels).encode())
+    digest = hashlib.sha1("\x1f".join([title, param, *labels]).encode())
     uid = "optbook-slider-" + digest.hexdigest()[:12]
     imgs = []
     for i, (fr, lab) in enumerate(zip(frames, labels)):
@@ -57,8 +58,11 @@ def slider(frames: Sequence[bytes], labels: Sequence[str], param: str, title: st
             f'alt="{html.escape(title)}, {html.escape(param)} = {html.escape(lab)}" '
             f'style="display:{display};max-width:100%">'
         )
+    data = [getattr(fr, "figure_data", None) for fr in frames]
+    metadata = {figdata.KEY: data} if all(d is not None for d in data) else None
     return HTML(
-        _TEMPLATE.format(
+        metadata=metadata,
+        data=_TEMPLATE.format(
             uid=uid,
             title=html.escape(title),
             param=html.escape(param),

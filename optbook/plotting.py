@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from optbook import figdata
+
 BOOK_STYLE = {
     "figure.figsize": (6.4, 4.0),
     "figure.dpi": 80,
@@ -62,7 +64,17 @@ def use_book_style() -> None:
     if shell is None:
         return
     set_matplotlib_formats("png")
-    shell.display_formatter.formatters["image/png"].for_type(Figure, lambda fig: to_png(fig, close=False))
+    shell.display_formatter.formatters["image/png"].for_type(Figure, _png_with_data)
+
+
+def _png_with_data(fig):
+    """The inline figure: its PNG, and what it shows as data in the output's metadata.
+
+    The tests compare figures by that data (``optbook.figdata``), not by pixels, so that a
+    figure whose numbers moved by round-off on another CPU is still the same figure.
+    """
+    png = to_png(fig, close=False)
+    return bytes(png), {figdata.KEY: png.figure_data}
 
 
 def contour(surface, ax=None, levels: int = 30, log: bool = True, num: int = 200, mark_min: bool = True):
@@ -144,11 +156,19 @@ def curves(
     return ax
 
 
-def to_png(fig, close: bool = True, dpi: float | None = None, colors: int = 256) -> bytes:
+class FigurePNG(bytes):
+    """PNG bytes that also carry what the figure shows (``figure_data``, see ``optbook.figdata``)."""
+
+    figure_data: dict
+
+
+def to_png(fig, close: bool = True, dpi: float | None = None, colors: int = 256) -> FigurePNG:
     """The figure as PNG bytes, the same bytes on every run (figures and slider frames).
 
     The image is reduced to a palette of ``colors`` colours (median cut, deterministic) and
     saved with PNG optimisation; ``colors=0`` keeps full colour. ``dpi`` overrides the style's.
+    The bytes carry the figure's data as ``.figure_data``: a slider made of such frames
+    stores it, so that the tests can compare its frames as figures.
     """
     from PIL import Image
 
@@ -156,6 +176,7 @@ def to_png(fig, close: bool = True, dpi: float | None = None, colors: int = 256)
         raise ValueError(f"colors must be between 0 (full colour) and 256, got {colors}")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    data = figdata.fingerprint(fig)
     if close:
         plt.close(fig)
     buf.seek(0)
@@ -165,4 +186,6 @@ def to_png(fig, close: bool = True, dpi: float | None = None, colors: int = 256)
             img = img.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
         out = io.BytesIO()
         img.save(out, format="PNG", optimize=True)
-    return out.getvalue()
+    png = FigurePNG(out.getvalue())
+    png.figure_data = data
+    return png

@@ -1,11 +1,14 @@
-"""nbval skips PNG outputs; conftest.py makes it compare them. Prove it: a notebook with a
-current figure passes, the same notebook with a stale figure fails."""
+"""nbval skips PNG outputs and compares text exactly; conftest.py compares figures by their
+data and numbers within a declared tolerance. Prove both sides through nbval itself: stored
+outputs that differ from a fresh run only by round-off pass; a stale figure, a stale slider
+frame, a number beyond its tolerance, a changed row and a malformed declaration fail."""
 
 from __future__ import annotations
 
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -14,47 +17,83 @@ from nbclient import NotebookClient
 
 from helpers import ROOT
 
-CODE = """import matplotlib.pyplot as plt
+SETUP = """import matplotlib.pyplot as plt
 import optbook
-rng = optbook.setup()
-fig, ax = plt.subplots(figsize=(2, 2))
-ax.plot([0, 1], [0, {slope}])
-ax.set_title("slope {slope}")
+from optbook import interactive, plotting
+rng = optbook.setup()"""
+FIGURE = """fig, ax = plt.subplots(figsize=(2, 2))
+ax.plot([0, 1, 2], [0, {slope}, 1])
+ax.set_title("slope")
 plt.show()"""
+SLIDER = """frames = []
+for s in (1.0, {slope}):
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1, 2], [0, s, 1])
+    frames.append(plotting.to_png(fig))
+interactive.slider(frames, ["a", "b"], param="s", title="t")"""
+TABLE = 'print("run   loss\\nSGD   {sgd}\\nAdam  {adam}")'
+TOL = {"optbook": {"tolerance": {"rtol": 1e-3, "why": "float32 training: round-off grows over the run"}}}
 
 
-def _notebook(slope):
+def _executed(cells):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(CODE.format(slope=slope))]
+    nb.cells = [nbformat.v4.new_code_cell(src) for src, _ in cells]
+    for cell, (_, meta) in zip(nb.cells, cells):
+        cell.metadata.update(copy.deepcopy(meta))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     NotebookClient(nb, kernel_name="python3", record_timing=False).execute()
     return nb
 
 
+def _stored(fresh_cells, stored_cells):
+    """A notebook whose code is ``fresh_cells`` and whose stored outputs come from ``stored_cells``."""
+    fresh, stored = _executed(fresh_cells), _executed(stored_cells)
+    for f, s in zip(fresh.cells, stored.cells):
+        f.outputs = s.outputs
+    return fresh
+
+
 def _nbval(path):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:xdist", "--nbval", "--nbval-current-env", "-q", str(path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "OPTBOOK_KERNELS": "native"}
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "--nbval",
+         "--nbval-current-env", "-q", "-rf", str(path)],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=600,
     )
+    return res.returncode, re.sub(r"\x1b\[[0-9;]*m", "", res.stdout)
 
 
-def test_a_stale_figure_fails_and_a_current_one_passes(tmp_path):
+def _failed(out):
+    return sorted(int(m) for m in re.findall(r"FAILED \S+::Cell (\d+)", out))
+
+
+def test_round_off_passes_and_real_changes_fail():
     # The notebooks must sit below the repository so that its conftest.py applies.
     work = ROOT / "_build" / "figure-check"
     work.mkdir(parents=True, exist_ok=True)
-    current = _notebook(1)
-    other = _notebook(2)
-    stale = copy.deepcopy(current)
-    png = lambda nb: next(o for o in nb.cells[0].outputs if "image/png" in o.get("data", {}))  # noqa: E731
-    png(stale)["data"]["image/png"] = png(other)["data"]["image/png"]
-    (work / "current.ipynb").write_text(json.dumps(current))
+    same = _stored(
+        [(SETUP, {}), (FIGURE.format(slope=0.5), {}), (SLIDER.format(slope=0.5), {}),
+         (TABLE.format(sgd=0.1032, adam=0.0916), TOL)],
+        [(SETUP, {}), (FIGURE.format(slope=0.5 + 1e-9), {}), (SLIDER.format(slope=0.5 + 1e-9), {}),
+         (TABLE.format(sgd=0.10325, adam=0.09159), TOL)],
+    )
+    (work / "same.ipynb").write_text(json.dumps(same))
+    code, out = _nbval(work / "same.ipynb")
+    assert code == 0, out[-3000:]
+
+    bad_tol = {"optbook": {"tolerance": {"rtol": 1e-3}}}
+    stale = _stored(
+        [(SETUP, {}), (FIGURE.format(slope=0.5), {}), (SLIDER.format(slope=0.5), {}),
+         (TABLE.format(sgd=0.1032, adam=0.0916), TOL), (TABLE.format(sgd=0.1032, adam=0.0916), TOL),
+         (TABLE.format(sgd=0.1032, adam=0.0916), bad_tol)],
+        [(SETUP, {}), (FIGURE.format(slope=0.55), {}), (SLIDER.format(slope=0.55), {}),
+         (TABLE.format(sgd=0.1045, adam=0.0916), TOL),
+         (TABLE.format(sgd=0.1032, adam=0.0916).replace("Adam ", "AdamW"), TOL),
+         (TABLE.format(sgd=0.1032, adam=0.0916), bad_tol)],
+    )
     (work / "stale.ipynb").write_text(json.dumps(stale))
-    ok = _nbval(work / "current.ipynb")
-    assert ok.returncode == 0, ok.stdout[-2000:]
-    bad = _nbval(work / "stale.ipynb")
-    assert bad.returncode != 0 and "figure 1 of this cell differs" in bad.stdout, bad.stdout[-2000:]
+    code, out = _nbval(work / "stale.ipynb")
+    assert code != 0 and _failed(out) == [1, 2, 3, 4, 5], out[-4000:]
+    for phrase in ("figure 1 differs from the stored one", "moved by up to 5.6 px", "(slider frame 2)",
+                   "outside the declared tolerance", "the text around number", "tolerance is malformed"):
+        assert phrase in out, (phrase, out[-4000:])

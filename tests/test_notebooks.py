@@ -17,6 +17,9 @@ RUN_DEPENDENT = [
     (re.compile(r"0x[0-9a-fA-F]{6,}"), "a memory address (an object's repr)"),
     (re.compile(r"(/home/|/root/|/tmp/|/Users/|/work/|[A-Z]:\\\\)"), "an absolute path"),
     (re.compile(r"\b\d+(\.\d+)?\s?(ms|µs|us|seconds|sec)\b|Wall time|CPU times"), "a timing"),
+    # below 1e-12 a printed value is round-off, whose digits differ from CPU to CPU: print it as a
+    # bound, optbook.numbers.roundoff(x) -> "round-off (< 1e-12)"
+    (re.compile(r"(?<![<\d.] )(?<![<\d.])\d(\.\d+)?e-(1[3-9]|[2-9]\d|\d{3})\b"), "round-off digits"),
 ]
 
 
