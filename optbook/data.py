@@ -3,19 +3,24 @@
 * :func:`digits` — scikit-learn's 8×8 handwritten digits (1,797 images, shipped with the
   package), split once into fixed training, validation and test sets.
 * :func:`pydoc_corpus` — word-level language modelling on the English text of Python's own
-  documentation (``pydoc_data.topics``, about 0.45 MB, shipped with every Python), split into
-  contiguous training, validation and test stretches; the token frequencies are heavy-tailed
-  (Zipf-like), as in real language.
+  documentation topics (about 0.45 MB), split into contiguous training, validation and test
+  stretches; the token frequencies are heavy-tailed (Zipf-like), as in real language. The
+  text is a frozen snapshot shipped in this package (:func:`pydoc_topics`), not the
+  ``pydoc_data`` module of the running Python, which every Python release regenerates.
 * :func:`unigram_loss` — the cross-entropy of the best model that ignores context, the
   baseline a language model must beat.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import lzma
 import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -83,6 +88,22 @@ class Corpus:
         return len(self.vocab)
 
 
+# The documentation topics of CPython 3.11.7 (``pydoc_data.topics.topics``, 79 topics), as
+# JSON, xz-compressed; see corpus/README.md for the source and the licence. The hash is of
+# the decompressed text, so a re-compressed file with the same documents is still valid.
+PYDOC_SNAPSHOT = Path(__file__).resolve().parent / "corpus" / "pydoc-topics-3.11.7.json.xz"
+PYDOC_SHA256 = "4717ccc51e2e7bd1eed2feddb0bcb5a7da19a1a923fd2f258cf81e4285e31683"
+
+
+def pydoc_topics() -> dict[str, str]:
+    """The frozen documents: topic name → text, the same on every Python version."""
+    raw = lzma.decompress(PYDOC_SNAPSHOT.read_bytes())
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != PYDOC_SHA256:
+        raise RuntimeError(f"{PYDOC_SNAPSHOT.name} is not the book's snapshot (sha256 {digest}): reinstall optbook")
+    return json.loads(raw.decode("utf-8"))
+
+
 def pydoc_corpus(vocab_size: int = 1000, fractions: tuple[float, float] = (0.8, 0.1)) -> Corpus:
     """Python's documentation topics as one token stream, split into contiguous stretches.
 
@@ -91,13 +112,12 @@ def pydoc_corpus(vocab_size: int = 1000, fractions: tuple[float, float] = (0.8, 
     id 0 for ``<unk>`` and the ``vocab_size - 1`` most frequent tokens *of the training
     part*, so nothing about the held-out text leaks into it.
     """
-    from pydoc_data.topics import topics
-
     if not isinstance(vocab_size, int) or vocab_size < 2:
         raise ValueError(f"vocab_size must be an integer of at least 2, got {vocab_size!r}")
     f_train, f_val = fractions
     if not (0 < f_train < 1 and 0 < f_val < 1 and f_train + f_val < 1):
         raise ValueError(f"fractions must be two positive numbers adding up to less than 1, got {fractions!r}")
+    topics = pydoc_topics()
     tokens = [t for name in sorted(topics) for t in tokenize(topics[name])]
     n = len(tokens)
     a, b = int(n * f_train), int(n * (f_train + f_val))

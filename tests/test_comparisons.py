@@ -164,3 +164,30 @@ def test_paired_difference_and_t_quantile():
     with pytest.raises(ValueError):
         T.paired_difference([1.0], [2.0])
     assert T.mean_std([1.0, 3.0]) == (2.0, pytest.approx(math.sqrt(2)))
+
+
+def test_the_corpus_is_the_frozen_snapshot_not_this_pythons_pydoc_data():
+    import hashlib
+    import lzma
+
+    raw = lzma.decompress(data.PYDOC_SNAPSHOT.read_bytes())
+    assert hashlib.sha256(raw).hexdigest() == data.PYDOC_SHA256
+    topics = data.pydoc_topics()
+    assert len(topics) == 79 and sum(map(len, topics.values())) == 464_970
+    # nothing the book runs reads the running Python's pydoc_data (it changes with every release)
+    from helpers import ROOT, all_notebooks, code_cells, load, source
+
+    files = [p for d in ("optbook", "tools") for p in (ROOT / d).rglob("*.py")]
+    texts = [p.read_text(encoding="utf-8") for p in files]
+    texts += [source(c) for nb in all_notebooks() for c in code_cells(load(nb))]
+    assert not [t for t in texts if "import pydoc_data" in t or "from pydoc_data" in t]
+
+
+def test_a_corrupted_snapshot_is_refused(tmp_path, monkeypatch):
+    import lzma
+
+    bad = tmp_path / "topics.json.xz"
+    bad.write_bytes(lzma.compress(b'{"if": "changed"}'))
+    monkeypatch.setattr(data, "PYDOC_SNAPSHOT", bad)
+    with pytest.raises(RuntimeError, match="not the book's snapshot"):
+        data.pydoc_topics()
