@@ -21,6 +21,9 @@ sys.path.insert(0, str(ROOT / "tools"))
 import book  # noqa: E402
 
 TERMS = list(csv.DictReader((ROOT / "terms.tsv").open(encoding="utf-8", newline=""), delimiter="\t"))
+# t2s, not the book's tw2s: a check that text is already Simplified needs a conversion that leaves
+# Simplified text as it is, and tw2s does not (显著 → 显着). The particle 著 and the quotation marks
+# of the built pages are checked by tests/test_chinese.py.
 T2S = opencc.OpenCC("t2s")
 LANG = {"en": "en", "zh-hant": "zh-Hant", "zh-hans": "zh-Hans"}
 

@@ -8,8 +8,10 @@ and _toc.yml:
 
 * en       chapters/en, as written;
 * zh-hant  chapters/zh, as written (Traditional characters);
-* zh-hans  chapters/zh converted to Simplified characters with OpenCC (t2s), at build
-           time only: the Simplified edition is never stored and never edited by hand.
+* zh-hans  chapters/zh converted to Simplified characters with OpenCC (tw2s, so that the
+           particle 著 becomes 着; see to_simplified) and to mainland quotation marks
+           (「」『』 → “”‘’, outside code; see simplified_markdown), at build time only:
+           the Simplified edition is never stored and never edited by hand.
 
 Staged pages keep their repository paths (chapters/en/X, chapters/zh/X), so the Colab
 and repository links of every page point at the real notebook. Each edition gets its own
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -91,20 +94,100 @@ GLOSSARY_TEXT = {
 }
 
 
+# Words whose 著 stays 著 in Simplified (zhù, "to write; notable"), which OpenCC's tw2s turns
+# into 着 all the same, as it does the particle (沿著 → 沿着). Only the ones tw2s gets wrong
+# are listed (著名, 著作, 顯著, 著稱, 名著 ... it keeps by itself: tests/test_chinese.py checks
+# both); each is converted on its own, apart from the text around it, by to_simplified.
+KEEP_ZHU = ("土著", "原著", "論著", "專著", "編著", "遺著", "譯著", "新著", "卓著")
+_KEEP_ZHU = re.compile("|".join(sorted(KEEP_ZHU, key=len, reverse=True)))
+
+
 @cache
-def _t2s():
+def _tw2s():
     import opencc
 
-    return opencc.OpenCC("t2s")
+    # tw2s, not t2s: t2s leaves the particle 著 as it is (沿著, 隨著, 意味著), where mainland
+    # text writes 着. Over the book's Chinese text the two differ on nothing else.
+    return opencc.OpenCC("tw2s")
 
 
 def to_simplified(text: str) -> str:
-    return _t2s().convert(text)
+    """Traditional characters to Simplified ones (OpenCC tw2s, KEEP_ZHU kept with 著)."""
+    out, start = [], 0
+    for m in _KEEP_ZHU.finditer(text):
+        out.append(_tw2s().convert(text[start : m.start()]))
+        out.append(_tw2s().convert(m.group()).replace("着", "著"))
+        start = m.end()
+    out.append(_tw2s().convert(text[start:]))
+    return "".join(out)
+
+
+# Mainland text quotes with “” and ‘’ where Traditional text uses 「」 and 『』.
+QUOTES = str.maketrans({"「": "“", "」": "”", "『": "‘", "』": "’"})
+# A fenced block that opens with one of these (or a language name, or nothing) is code; any
+# other MyST directive ({note}, {admonition} ...) holds Markdown that readers read.
+CODE_DIRECTIVES = {"code", "code-block", "sourcecode", "code-cell", "literalinclude", "math", "raw"}
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})\s*(\S*)")
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`).*?(?<!`)\1(?!`)", re.S)
+
+
+def simplified_text(text: str) -> str:
+    """Plain Traditional text (no code in it) as the Simplified edition shows it."""
+    return to_simplified(text).translate(QUOTES)
+
+
+def _quote_prose(text: str) -> str:
+    """Quotation marks converted everywhere but in inline code (`...`, roles' targets too)."""
+    out, start = [], 0
+    for m in _CODE_SPAN.finditer(text):
+        out += [text[start : m.start()].translate(QUOTES), m.group()]
+        start = m.end()
+    out.append(text[start:].translate(QUOTES))
+    return "".join(out)
+
+
+def _closes(line: str, opening: str) -> bool:
+    """Whether a line closes the fenced block opened by the run of ` or ~ `opening`."""
+    m = _FENCE.match(line)
+    run = m.group(1) if m else ""
+    return bool(m) and not line.strip(" \t\r\n`~") and run[0] == opening[0] and len(run) >= len(opening)
+
+
+def simplified_markdown(text: str) -> str:
+    """A Traditional Markdown page as the Simplified edition shows it: characters converted
+    throughout (as before), quotation marks only outside code blocks and inline code."""
+    text = to_simplified(text)
+    out, prose = [], []
+    code = None  # the opening run of ` or ~ of the code block we are in, if any
+    directives = []  # the opening runs of the directives ({note} ...) we are in
+    for line in text.splitlines(keepends=True):
+        m = _FENCE.match(line)
+        run, info = (m.group(1), m.group(2)) if m else ("", "")
+        if code is not None:
+            out.append(line)
+            if _closes(line, code):
+                code = None
+        elif directives and _closes(line, directives[-1]):
+            directives.pop()
+            out += [_quote_prose("".join(prose)), line]
+            prose = []
+        elif m and info.startswith("{") and info.strip("{}") not in CODE_DIRECTIVES:
+            directives.append(run)  # its title, after the name, is prose
+            out += [_quote_prose("".join(prose)), line[: m.end()] + _quote_prose(line[m.end() :])]
+            prose = []
+        elif m:
+            out.append(_quote_prose("".join(prose)))
+            prose, code = [], run
+            out.append(line)
+        else:
+            prose.append(line)
+    out.append(_quote_prose("".join(prose)))
+    return "".join(out)
 
 
 def zh_text(edition: Edition, text: str) -> str:
     """A Traditional string as the edition shows it."""
-    return to_simplified(text) if edition.convert else text
+    return simplified_text(text) if edition.convert else text
 
 
 def ui(edition: Edition, key: str) -> str:
@@ -120,17 +203,37 @@ def read_terms(path: Path = ROOT / "terms.tsv") -> list[dict[str, str]]:
 # ---------------------------------------------------------------------------- staging
 
 
-def convert_notebook(src: Path, dst: Path) -> None:
-    """Copy a notebook, converting its Markdown cells to Simplified characters.
+# Stored outputs a reader reads as text, and how each is converted; images, widgets' state
+# and error tracebacks are left as they are.
+OUTPUT_TEXT = {"text/plain": simplified_text, "text/markdown": simplified_markdown, "text/html": simplified_text}
 
-    Code cells and outputs are untouched, so the Simplified edition shows the very code
-    and results of the Traditional one.
+
+def _convert_lines(value, convert):
+    """A notebook string field (a string or a list of lines) converted, in the same shape."""
+    if isinstance(value, str):
+        return convert(value)
+    return convert("".join(value)).splitlines(keepends=True)
+
+
+def convert_notebook(src: Path, dst: Path) -> None:
+    """Copy a notebook, converting to Simplified its Markdown cells and the text of its
+    stored outputs (streams, text/plain, text/markdown, text/html): the labs and solutions
+    print Chinese too.
+
+    Code cells' source is untouched, so the Simplified edition shows the very code of the
+    Traditional one.
     """
     nb = json.loads(src.read_text(encoding="utf-8"))
     for cell in nb["cells"]:
         if cell["cell_type"] == "markdown":
             text = "".join(cell["source"])
-            cell["source"] = to_simplified(text).splitlines(keepends=True)
+            cell["source"] = simplified_markdown(text).splitlines(keepends=True)
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                output["text"] = _convert_lines(output["text"], simplified_text)
+            for mime, convert in OUTPUT_TEXT.items():
+                if mime in output.get("data", {}):
+                    output["data"][mime] = _convert_lines(output["data"][mime], convert)
     dst.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
@@ -144,7 +247,7 @@ def stage_chapters(edition: Edition, dest: Path) -> None:
         if edition.convert and src.suffix == ".ipynb":
             convert_notebook(src, out_dir / src.name)
         elif edition.convert:
-            (out_dir / src.name).write_text(to_simplified(src.read_text(encoding="utf-8")), encoding="utf-8")
+            (out_dir / src.name).write_text(simplified_markdown(src.read_text(encoding="utf-8")), encoding="utf-8")
         else:
             shutil.copy2(src, out_dir / src.name)
     for extra in ("labs", "solutions"):
@@ -217,13 +320,12 @@ def theme_catalogue(edition: Edition, dest: Path) -> str | None:
     with (ROOT / "tools" / "i18n" / "theme.zh_Hant.po").open("rb") as f:
         ours = read_po(f)
     if edition.convert:
-        sources = [(ours, opencc.OpenCC("t2s"))]
+        sources = [(ours, simplified_text)]
     else:
         sphinx_mo = Path(sphinx.__file__).parent / "locale" / "zh_CN" / "LC_MESSAGES" / "sphinx.mo"
         with sphinx_mo.open("rb") as f:
             sphinx_zh = read_mo(f)
-        s2t = opencc.OpenCC("s2t")
-        sources = [(ours, None), (sphinx_zh, s2t)]
+        sources = [(ours, None), (sphinx_zh, opencc.OpenCC("s2t").convert)]
     for catalog, converter in sources:
         for message in catalog:
             if not message.id or not message.string or message.id in out:
@@ -231,9 +333,9 @@ def theme_catalogue(edition: Edition, dest: Path) -> str | None:
             string = message.string
             if converter is not None:
                 if isinstance(string, tuple):
-                    string = tuple(converter.convert(x) for x in string)
+                    string = tuple(converter(x) for x in string)
                 else:
-                    string = converter.convert(string)
+                    string = converter(string)
             out.add(message.id, string, context=message.context)
     target = dest / "_locale" / edition.sphinx_language / "LC_MESSAGES"
     target.mkdir(parents=True)
@@ -387,7 +489,7 @@ span {{ color: #555; margin-left: .5rem; }}
 
 
 def chooser_page(root_pages: dict[str, str]) -> str:
-    titles = {"en": _config_title(), "zh-hant": TITLE_ZH, "zh-hans": to_simplified(TITLE_ZH)}
+    titles = {"en": _config_title(), "zh-hant": TITLE_ZH, "zh-hans": simplified_text(TITLE_ZH)}
     items = []
     for key, page in root_pages.items():
         e = EDITIONS[key]
