@@ -17,8 +17,10 @@ Staged pages keep their repository paths (chapters/en/X, chapters/zh/X), so the 
 and repository links of every page point at the real notebook. Each edition gets its own
 page language (<html lang>), interface strings in its own script, a Chinese search index
 segmented with the book's term list (terms.tsv) as jieba's user dictionary, and the
-glossary generated from that same list. The editions land in OUT/en, OUT/zh-hant and
-OUT/zh-hans, and OUT/index.html lets the reader choose. Notebooks are not executed: the
+glossary generated from that same list. A page with a bilingual heading (the labs) goes by
+its half in the edition's language in the sidebar and the browser's tab (toc_title). The
+editions land in OUT/en, OUT/zh-hant and OUT/zh-hans, and OUT/index.html, the book's front
+door, lets the reader choose (chooser_page). Notebooks are not executed: the
 book shows their stored outputs, which nbval checks in `make test`. The site is
 self-contained: MathJax is served from each edition's _static (see copy_mathjax), so a
 page requests nothing from another host (tests/test_site.py and tests/test_browser.py).
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import html
 import json
 import re
 import shutil
@@ -83,10 +86,11 @@ CAPTIONS = {
 GLOSSARY_TEXT = {
     "title": ("Glossary", "術語表"),
     "intro": (
-        "Every term the book uses, with its Chinese names: the form the Chinese edition uses "
-        "in Traditional and in Simplified characters, and the Taiwan usage where it differs.",
-        "本書用到的術語，附英文原名。中文版統一使用第一列的寫法；"
-        "臺灣的慣用說法不同時，另列於後，方便讀者對照其他資料。",
+        "Every term the book uses. Each entry gives the English term and a one-line definition, "
+        "followed in parentheses by the term as the Chinese edition writes it, in Traditional and in "
+        "Simplified characters, and by the usage common in Taiwan where it differs.",
+        "本書用到的每一個術語。每個詞條先列出中文版的寫法，下一行是英文原名，再給出一句釋義；"
+        "釋義後的括號裡並列繁體和簡體兩種寫法，臺灣的慣用說法不同時也一併列出，方便讀者對照其他資料。",
     ),
     "hant": ("Traditional", "繁體"),
     "hans": ("Simplified", "簡體"),
@@ -266,13 +270,13 @@ def glossary_markdown(edition: Edition, terms: list[dict[str, str]]) -> str:
         a, b = GLOSSARY_TEXT[key]
         return a if en else zh_text(edition, b)
 
+    colon, sep = (": ", "; ") if en else ("：", "；")  # Chinese text, Chinese punctuation
     lines = [f"# {t('title')}", "", t("intro"), "", ":::{glossary}"]
     for row in terms:
         zh = row["zh_hans"] if edition.convert else row["zh_hant"]
-        names = [f"{t('hant')}: {row['zh_hant']}", f"{t('hans')}: {row['zh_hans']}"]
+        names = [f"{t('hant')}{colon}{row['zh_hant']}", f"{t('hans')}{colon}{row['zh_hans']}"]
         if row["zh_tw"]:
-            names.append(f"{t('tw')}: {row['zh_tw']}")
-        sep = "; " if en else "；"
+            names.append(f"{t('tw')}{colon}{row['zh_tw']}")
         if en:
             lines += [row["en"], f"  {row['def_en']} ({sep.join(names)})", ""]
         else:
@@ -344,8 +348,63 @@ def theme_catalogue(edition: Edition, dest: Path) -> str | None:
     return "_locale"
 
 
-def edition_toc(edition: Edition) -> dict:
+# A bilingual heading, "English / 中文", with perhaps a bilingual note after it in
+# parentheses: "Lab 1: GD and SGD from scratch / 實驗 1：從零實現 GD 與 SGD (solutions / 解答)".
+_BILINGUAL = re.compile(r"(?P<en>.+?) / (?P<zh>.+?)(?: \((?P<en_note>[^()]+?) / (?P<zh_note>[^()]+?)\))?")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def split_bilingual(title: str) -> tuple[str, str] | None:
+    """A bilingual heading's English and Chinese titles, each with its note; None for a
+    heading in one language.
+
+    "Lab 1: GD and SGD from scratch / 實驗 1：從零實現 GD 與 SGD (solutions / 解答)" gives
+    ("Lab 1: GD and SGD from scratch (solutions)", "實驗 1：從零實現 GD 與 SGD（解答）").
+    """
+    m = _BILINGUAL.fullmatch(title.strip())
+    if not m or _CJK.search(m["en"]) or not _CJK.search(m["zh"]):
+        return None
+    en, zh = m["en"], m["zh"]
+    if m["en_note"]:
+        en, zh = f"{en} ({m['en_note']})", f"{zh}（{m['zh_note']}）"
+    return en, zh
+
+
+def page_heading(path: Path) -> str | None:
+    """The page's title: the first `# ` heading of a Markdown page or of a notebook's first
+    Markdown cell."""
+    if path.suffix == ".ipynb":
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        text = next(("".join(c["source"]) for c in cells if c["cell_type"] == "markdown"), "")
+    else:
+        text = path.read_text(encoding="utf-8")
+    m = re.search(r"^# +(.+?) *$", text, re.M)
+    return m.group(1) if m else None
+
+
+def toc_title(edition: Edition, staged: Path) -> str | None:
+    """The sidebar title of a staged page whose heading is bilingual (the labs): its half in
+    the edition's language, so that the Chinese sidebars read Chinese and stay short. The page
+    keeps its bilingual heading. Staged Simplified pages are converted already."""
+    heading = page_heading(staged) if staged.is_file() else None
+    halves = split_bilingual(heading) if heading else None
+    if not halves:
+        return None
+    return halves[0] if edition.key == "en" else halves[1]
+
+
+def edition_toc(edition: Edition, dest: Path | None = None) -> dict:
+    """The edition's _toc.yml: its own chapters, captions in its language and, given the staged
+    pages in `dest`, a `title:` for each page with a bilingual heading (see toc_title)."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+
+    def title(file: str) -> str | None:
+        if dest is None:
+            return None
+        for suffix in (".ipynb", ".md"):
+            if (dest / (file + suffix)).is_file():
+                return toc_title(edition, dest / (file + suffix))
+        return None
 
     def fix(node):
         if isinstance(node, dict):
@@ -360,6 +419,8 @@ def edition_toc(edition: Edition) -> dict:
                 else:
                     v = fix(v)
                 out[k] = v
+            if isinstance(out.get("file"), str) and "title" not in out and (short := title(out["file"])):
+                out["title"] = short
             return out
         if isinstance(node, list):
             return [fix(x) for x in node]
@@ -456,48 +517,135 @@ def stage(edition: Edition, staging: Path = STAGING) -> Path:
     (dest / "_config.yml").write_text(
         yaml.safe_dump(edition_config(edition, dest, locale_dir), **dump), encoding="utf-8"
     )
-    (dest / "_toc.yml").write_text(yaml.safe_dump(edition_toc(edition), **dump), encoding="utf-8")
+    (dest / "_toc.yml").write_text(yaml.safe_dump(edition_toc(edition, dest), **dump), encoding="utf-8")
     return dest
 
 
 # ---------------------------------------------------------------------------- building
 
 
+# The root page, OUT/index.html: the book's front door, where the reader chooses an edition.
+# One self-contained file (no request to another host, no web fonts), in the three scripts,
+# each block marked with its language. Each edition's text, in Traditional characters for
+# both Chinese editions (the Simplified one converts it): (English, Chinese).
+FRONT = {
+    "about": (
+        "An open course book on the optimizers of deep learning, from gradient descent to AdamW: "
+        "each one derived, written in a few lines of NumPy, checked against torch.optim, then used in PyTorch.",
+        "一本開源教材，講解深度學習中的優化器，從梯度下降一直到 AdamW：每一種都先推導，"
+        "再用幾行 NumPy 實現，與 torch.optim 對照驗證，最後在 PyTorch 中使用。",
+    ),
+    "read": ("Read the English edition", "閱讀{label}版"),
+    # the preface's section on how to read the book, by its heading (as written in
+    # chapters/en/00-preface.ipynb and chapters/zh/00-preface.ipynb): its anchor is looked up
+    # in the built page (preface_anchor), since Sphinx numbers Chinese headings' anchors
+    "how_to_read": ("Who it is for, and how to read it", "適合誰讀，怎麼讀"),
+    "repository": ("The book's source code", "本書源代碼"),
+}
+
 CHOOSER = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="description" content="{description}">
+<meta name="color-scheme" content="light dark">
 <title>Optimizers in Deep Learning · 深度學習優化器 · 深度学习优化器</title>
 <style>
-body {{ font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; padding: 0 1rem; color: #222; }}
-h1 {{ font-size: 1.5rem; }}
-ul {{ list-style: none; padding: 0; }}
-li {{ margin: 1rem 0; }}
-a {{ font-size: 1.2rem; text-decoration: none; color: #0a58ca; }}
-span {{ color: #555; margin-left: .5rem; }}
+:root {{ --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --link: #0a58ca; --card: #f6f8fa; }}
+@media (prefers-color-scheme: dark) {{
+  :root {{ --fg: #e6edf3; --muted: #9198a1; --line: #3d444d; --link: #6cb6ff; --card: #151b23; }}
+  body {{ background: #0d1117; }}
+}}
+body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; line-height: 1.6; color: var(--fg);
+  max-width: 62rem; margin: 0 auto; padding: 2.5rem 1.25rem; }}
+:lang(zh-Hant) {{ font-family: system-ui, "PingFang TC", "Noto Sans CJK TC", "Microsoft JhengHei", sans-serif; }}
+:lang(zh-Hans) {{ font-family: system-ui, "PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; }}
+h1 {{ margin: 0 0 2rem; line-height: 1.3; }}
+h1 span {{ display: block; }}
+h1 span + span {{ font-size: .72em; font-weight: 600; color: var(--muted); }}
+main {{ display: grid; gap: 1rem; grid-template-columns: repeat(auto-fit, minmax(min(100%, 16rem), 1fr)); }}
+section {{ display: flex; flex-direction: column; background: var(--card); border: 1px solid var(--line);
+  border-radius: .6rem; padding: 1.25rem; }}
+h2 {{ margin: 0 0 .5rem; font-size: 1.25rem; }}
+p {{ margin: 0 0 1rem; }}
+.links {{ margin: auto 0 0; }}
+a {{ color: var(--link); }}
+a.read {{ display: inline-block; margin: 0 0 .5rem; padding: .45rem .9rem; border-radius: .4rem;
+  background: var(--link); color: #fff; font-weight: 600; text-decoration: none; }}
+@media (prefers-color-scheme: dark) {{ a.read {{ color: #0d1117; }} }}
+a.read:hover, a.read:focus {{ filter: brightness(1.1); text-decoration: underline; }}
+.links a:not(.read) {{ display: block; }}
+footer {{ margin-top: 2rem; color: var(--muted); overflow-wrap: anywhere; }}
 </style>
 </head>
 <body>
-<h1>Optimizers in Deep Learning: from SGD to AdamW</h1>
-<ul>
-{items}
-</ul>
+<header>
+<h1>{titles}</h1>
+</header>
+<main>
+{sections}
+</main>
+<footer>
+<p>{repository}<br>
+<a href="{repo_url}">{repo_text}</a></p>
+</footer>
 </body>
 </html>
 """
 
 
-def chooser_page(root_pages: dict[str, str]) -> str:
+def _front(edition: Edition, key: str) -> str:
+    en, zh = FRONT[key]
+    return en if edition.key == "en" else zh_text(edition, zh).format(label=edition.label)
+
+
+def preface_anchor(page: Path, heading: str) -> str:
+    """The anchor of the section of a built page whose heading reads `heading`."""
+    text = page.read_text(encoding="utf-8")
+    for anchor, inner in re.findall(r'<section id="([^"]+)">\s*<h[1-6][^>]*>(.*?)</h[1-6]>', text, re.S):
+        inner = re.sub(r'<a class="headerlink".*?</a>', "", inner, flags=re.S)
+        if html.unescape(re.sub(r"<[^>]+>", "", inner)).strip() == heading:
+            return anchor
+    raise SystemExit(f"book: {page} has no section {heading!r}: update FRONT['how_to_read'] in tools/book.py")
+
+
+def chooser_page(root_pages: dict[str, str], out: Path | None = None) -> str:
+    """The root page: the title in the three scripts, and for each edition a line on the book,
+    a link to it and one to its preface's section on how to read the book (its anchor looked
+    up in the built page under `out`; without `out`, the link goes to the preface)."""
     titles = {"en": _config_title(), "zh-hant": TITLE_ZH, "zh-hans": simplified_text(TITLE_ZH)}
-    items = []
-    for key, page in root_pages.items():
-        e = EDITIONS[key]
-        items.append(
-            f'<li><a href="{key}/{page}" hreflang="{e.lang_attr}">{e.label}</a>'
-            f'<span lang="{e.lang_attr}">{titles[key]}</span></li>'
+    keys = [k for k in EDITIONS if k in root_pages]
+
+    def esc(text: str) -> str:
+        return html.escape(text, quote=False)
+
+    heads, sections = [], []
+    for key in keys:
+        e, page = EDITIONS[key], f"{key}/{root_pages[key]}"
+        heads.append(f'<span lang="{e.lang_attr}">{esc(titles[key])}</span>')
+        heading = _front(e, "how_to_read")
+        how = f"{page}#{preface_anchor(out / page, heading)}" if out is not None else page
+        sections.append(
+            f'<section lang="{e.lang_attr}" aria-labelledby="ed-{key}">\n'
+            f'<h2 id="ed-{key}">{esc(e.label)}</h2>\n'
+            f"<p>{esc(_front(e, 'about'))}</p>\n"
+            f'<p class="links"><a class="read" href="{page}" hreflang="{e.lang_attr}">{esc(_front(e, "read"))}</a>\n'
+            f'<a class="how" href="{how}" hreflang="{e.lang_attr}">{esc(heading)}</a></p>\n'
+            "</section>"
         )
-    return CHOOSER.format(items="\n".join(items))
+    repo_url = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]["url"]
+    repository = " · ".join(
+        f'<span lang="{EDITIONS[k].lang_attr}">{esc(_front(EDITIONS[k], "repository"))}</span>' for k in keys
+    )
+    return CHOOSER.format(
+        description=html.escape(f"{titles['en']}. {FRONT['about'][0]}"),
+        titles="\n".join(heads),
+        sections="\n".join(sections),
+        repository=repository,
+        repo_url=html.escape(repo_url),
+        repo_text=esc(repo_url.split("://", 1)[-1]),
+    )
 
 
 def _config_title() -> str:
@@ -535,7 +683,7 @@ def build(editions: list[str], out: Path, quiet: bool = True, staging: Path = ST
         shutil.copytree(dest / "_build" / "html", target)
         copy_mathjax(target / "_static")
         root_pages[key] = root_doc.replace("chapters/en/", EDITIONS[key].src + "/", 1) + ".html"
-    (out / "index.html").write_text(chooser_page(root_pages), encoding="utf-8")
+    (out / "index.html").write_text(chooser_page(root_pages, out), encoding="utf-8")
     (out / ".nojekyll").write_text("")  # GitHub Pages: serve _static and friends as they are
     print(f"book: built {', '.join(editions)} in {time.perf_counter() - start:.0f} s")
     print(f"book: open {out / 'index.html'}")
@@ -560,9 +708,30 @@ def _unique_scripts(app, pagename, templatename, context, doctree) -> None:
         context["script_files"] = unique
 
 
+def _toc_titles(app, pagename, templatename, context, doctree) -> None:
+    """A page with a `title:` in the staged _toc.yml (see toc_title) goes by it in the
+    browser's tab (<title>) and in its neighbours' previous / next links too, as it does in
+    the sidebar; its heading stays as written."""
+    site_map = getattr(app.env, "external_site_map", None)
+
+    def short(docname):
+        try:
+            return site_map[docname].title if site_map is not None and docname else None
+        except KeyError:
+            return None
+
+    if (title := short(pagename)) and "title" in context:
+        context["title"] = html.escape(title)  # the context's titles are HTML
+    relations = getattr(app.builder, "relations", {}).get(pagename) or [None, None, None]
+    for key, docname in (("prev", relations[1]), ("next", relations[2])):
+        if isinstance(context.get(key), dict) and (title := short(docname)):
+            context[key] = {**context[key], "title": html.escape(title)}
+
+
 def setup(app):
     """Each edition loads this module as a local Sphinx extension (see edition_config)."""
     app.connect("html-page-context", _unique_scripts, priority=900)
+    app.connect("html-page-context", _toc_titles)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
