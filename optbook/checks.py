@@ -1,48 +1,325 @@
 """Automatic checks for the labs: verdicts a student can act on, not bare assertion errors.
 
-A lab's check cell calls a function of this module with the student's code. A check that
-passes prints one line saying what was verified; a check that fails raises ``CheckFailed``
-whose message says what is wrong and what to try ("the gradient is B times too large:
-average the loss over the batch"). Each lab's own checks are written with the lab, on top
-of the helpers here, and tests/test_lab_checks.py proves every check real: it must fail on
-the lab's stub, fail with its diagnostic on typical wrong answers, and pass on the solution.
+A lab's check cell calls a function of a ``lab_checks_NN`` module with the student's code. A
+check that passes prints what was verified; a check that fails raises ``CheckFailed`` whose
+message says what is wrong and what to try ("the gradient is B times too large: average the
+loss over the batch"). Every message is bilingual: English first, then Chinese on the next
+line. The machinery every lab reuses lives here:
+
+* :func:`call` and :func:`student_code` run the student's code: an unfinished stub becomes
+  "not done yet", and any other exception becomes a verdict naming the exception and the
+  student's own line (the last frame of the traceback outside optbook and the libraries),
+  with a hint for the common ones (``== None`` on an array, a batch indexed without its
+  labels, a float given to ``range``, a DataLoader given ``sampler=``).
+* :func:`iterate` consumes what a generator yields, with the same capture.
+* :class:`Inputs` keeps copies of what a check passed in, to say which argument the student
+  changed in place; :func:`no_alias` fails on a result that shares memory with an input.
+* :func:`close` compares with a reference and names how they differ: a near miss ("right to
+  about 7 digits: something is computed in float32", with enough digits printed to see the
+  difference), a sign, a constant factor, or the worst entry; :func:`close_path` compares
+  a sequence of iterates, and at the first step where they part compares the *step*
+  w_k − w_{k−1}, so that the sign and factor diagnoses apply to it.
+
+Each lab's own checks are written with the lab, on top of these helpers, and
+tests/test_lab_checks*.py prove every check real: it must fail on the lab's stub, fail with
+its diagnostic on typical wrong answers, and pass on the solution and on correct
+alternatives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+import re
+import sys
+import sysconfig
+import traceback
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
 
 class CheckFailed(AssertionError):
-    """A lab check failed; the message tells the student what to fix."""
+    """A lab check failed; the message (English, then Chinese) tells the student what to fix."""
+
+    def __init__(self, en: str, zh: str | None = None):
+        self.en, self.zh = en, zh
+        super().__init__(en if zh is None else f"{en}\n{zh}")
 
 
-def call(fn: Callable, *args, exercise: str, **kwargs):
-    """Call the student's ``fn``; an unfinished stub becomes a clear verdict."""
+def fail(en: str, zh: str) -> None:
+    """Raise the bilingual verdict ``en`` / ``zh``."""
+    raise CheckFailed(en, zh)
+
+
+def exercise_zh(exercise: str) -> str:
+    """"Exercise 3" → "練習 3"."""
+    return re.sub(r"^Exercise\b", "練習", exercise)
+
+
+def passed(exercise: str, what_en: str, what_zh: str | None = None) -> None:
+    """The lines a passing check prints: English, then Chinese."""
+    print(f"✓ {exercise}: {what_en}")
+    if what_zh is not None:
+        print(f"✓ {exercise_zh(exercise)}：{what_zh}")
+
+
+# ---------------------------------------------------------------- running the student's code
+_OPTBOOK = str(Path(__file__).resolve().parent)
+_LIBRARIES = tuple(
+    {str(Path(p).resolve()) for key in ("stdlib", "platstdlib", "purelib", "platlib")
+     if (p := sysconfig.get_paths().get(key))}
+    | {str(Path(sys.prefix).resolve()), str(Path(sys.base_prefix).resolve())}
+)
+
+
+def _is_library(filename: str) -> bool:
     try:
-        return fn(*args, **kwargs)
+        path = str(Path(filename).resolve())
+    except (OSError, ValueError):  # pragma: no cover - an unusual name
+        return False
+    return "site-packages" in path or "dist-packages" in path or path.startswith(_LIBRARIES)
+
+
+def _in_optbook(filename: str) -> bool:
+    try:
+        return str(Path(filename).resolve()).startswith(_OPTBOOK)
+    except (OSError, ValueError):  # pragma: no cover
+        return False
+
+
+def student_frame(tb) -> traceback.FrameSummary | None:
+    """The frame of the student's own code where an exception arose: the last frame of the
+    traceback outside optbook and outside the installed libraries (None if there is none)."""
+    frames = [f for f in traceback.extract_tb(tb) if not _in_optbook(f.filename) and not _is_library(f.filename)]
+    return frames[-1] if frames else None
+
+
+Hint = tuple[Callable[[BaseException, str], bool], str, str]
+
+
+def _message(e: BaseException) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else ""
+
+
+HINTS: list[Hint] = [
+    (lambda e, line: isinstance(e, ValueError) and "truth value of an array" in str(e)
+     and re.search(r"[=!]=\s*None", line) is not None,
+     "`== None` compares an array element by element; test for None with `is None` (or `is not None`)",
+     "對數組用 `== None` 會逐元素比較；判斷是否為 None 要寫 `is None`（或 `is not None`）"),
+    (lambda e, line: isinstance(e, ValueError) and "truth value of an array" in str(e),
+     "an `if`, `and`, `or` or `not` was applied to an array: test for None with `is None`, and reduce an array "
+     "with np.any or np.all",
+     "對數組用了 `if`、`and`、`or` 或 `not`：判斷 None 要用 `is None`，數組要先用 np.any 或 np.all 化成一個布爾值"),
+    (lambda e, line: isinstance(e, ValueError) and ("Using a target size" in str(e)
+                                                          or re.search(r"Target size .* must be the same", str(e))),
+     "the batch reached the loss with an extra dimension: with `sampler=` the DataLoader takes each index array "
+     "as one example and batches them again; give the list of index arrays as `batch_sampler=`",
+     "批量進入損失函數時多了一維：用 `sampler=` 時，DataLoader 把每個索引數組當作一個樣本，又再組一次批；"
+     "索引數組的列表應該傳給 `batch_sampler=`"),
+    (lambda e, line: isinstance(e, ValueError) and "broadcast" in str(e),
+     "two arrays of different lengths meet: if one of them is a batch X[idx], index the labels with the same "
+     "indices too, y[idx]",
+     "兩個長度不同的數組相遇了：如果其中一個是批量 X[idx]，標籤也要用同一組索引取出，即 y[idx]"),
+    (lambda e, line: isinstance(e, ValueError) and "matmul" in str(e),
+     "the shapes of a matrix product do not match: print the shapes of both sides (X is B×d, w has length d)",
+     "矩陣乘法兩邊的形狀對不上：把兩邊的 shape 打印出來看看（X 是 B×d，w 的長度是 d）"),
+    (lambda e, line: isinstance(e, TypeError) and "cannot be interpreted as an integer" in str(e),
+     "range() wants integers: check the order of its arguments, range(start, stop, step), e.g. "
+     "range(0, n, batch_size), and use // rather than / for a count",
+     "range() 只接受整數：檢查參數的順序 range(start, stop, step)，例如 range(0, n, batch_size)；"
+     "求個數要用 // 而不是 /"),
+    (lambda e, line: isinstance(e, IndexError),
+     "an index is out of range or has the wrong type: batch indices are integers in 0..n−1",
+     "索引越界或類型不對：批量的索引應該是 0..n−1 之間的整數"),
+    (lambda e, line: isinstance(e, (ValueError, TypeError)) and "math domain error" in str(e),
+     "a real square root (or log) of a negative number: use a complex square root, np.sqrt(complex(x)) or "
+     "cmath.sqrt",
+     "對負數取了實數平方根（或對數）：改用複數平方根，np.sqrt(complex(x)) 或 cmath.sqrt"),
+    (lambda e, line: isinstance(e, RuntimeError) and "Found dtype" in str(e),
+     "two tensors of different dtypes meet: make the data and the model both torch.float64",
+     "兩個 dtype 不同的張量相遇了：把數據和模型都設成 torch.float64"),
+    (lambda e, line: isinstance(e, RuntimeError) and "does not require grad" in str(e),
+     "backward() found no parameter in the graph: compute the loss from the model's output",
+     "backward() 在計算圖中找不到參數：損失要由模型的輸出算出來"),
+    (lambda e, line: isinstance(e, NameError),
+     "a name is not defined: run the cells above this one first, and check the spelling",
+     "有名稱未定義：先運行上面的單元，並檢查拼寫"),
+]
+
+
+def student_error(e: BaseException, name: str, hints: Iterable[Hint] = ()) -> CheckFailed | None:
+    """The verdict for an exception raised inside the student's code (None if no frame of the
+    traceback is the student's: then the exception is the check's own and is not disguised)."""
+    frame = student_frame(e.__traceback__)
+    if frame is None:
+        return None
+    line = (frame.line or "").strip()
+    kind, text = type(e).__name__, _message(e)
+    where_en = f"line {frame.lineno} of {frame.name}" + (f": `{line}`" if line else "")
+    where_zh = f"{frame.name} 的第 {frame.lineno} 行" + (f"：`{line}`" if line else "")
+    en = f"{name} raised {kind}" + (f" ({text})" if text else "") + f" in {where_en}"
+    zh = f"{name} 拋出了 {kind}" + (f"（{text}）" if text else "") + f"，出錯的是 {where_zh}"
+    for matches, hint_en, hint_zh in [*hints, *HINTS]:
+        if matches(e, line):
+            return CheckFailed(f"{en}. Hint: {hint_en}", f"{zh}。提示：{hint_zh}。")
+    return CheckFailed(f"{en}. Read that line: the error is in your code, not in the check",
+                       f"{zh}。看看這一行：錯誤出在你的代碼裡，而不是檢查裡。")
+
+
+def not_done(exercise: str, e: BaseException) -> CheckFailed:
+    return CheckFailed(
+        f"{exercise} is not done yet: replace the line `raise NotImplementedError(...)` with your code. Hint: {e}",
+        f"{exercise_zh(exercise)}還沒有完成：把 `raise NotImplementedError(...)` 這一行換成你的代碼。提示：{e}",
+    )
+
+
+@contextmanager
+def student_code(exercise: str, name: str, hints: Iterable[Hint] = ()):
+    """Run the block as the student's code: a stub says "not done yet", an exception says where."""
+    try:
+        yield
+    except CheckFailed:
+        raise
     except NotImplementedError as e:
-        raise CheckFailed(
-            f"{exercise} is not done yet: replace the line `raise NotImplementedError(...)` with your code. Hint: {e}"
-        ) from None
+        raise not_done(exercise, e) from None
+    except Exception as e:
+        verdict = student_error(e, name, hints)
+        if verdict is None:
+            raise
+        raise verdict from None
 
 
+def call(fn: Callable, *args, exercise: str, name: str | None = None, hints: Iterable[Hint] = (), **kwargs):
+    """Call the student's ``fn``: an unfinished stub or an exception becomes a clear verdict."""
+    with student_code(exercise, name or getattr(fn, "__name__", "your function"), hints):
+        return fn(*args, **kwargs)
+
+
+def iterate(out, exercise: str, name: str, what_en: str, what_zh: str, hints: Iterable[Hint] = ()) -> list:
+    """Everything ``out`` (a generator or a list) yields; an exception inside it becomes a verdict.
+
+    Only ``iter(out)`` is tested for a TypeError: an error raised by the code inside the
+    generator is reported as what it is, with the student's line.
+    """
+    if out is None:
+        fail(f"{name} returned None: {what_en}", f"{name} 返回了 None：{what_zh}")
+    try:
+        it = iter(out)
+    except TypeError:
+        fail(f"{name} returned a {type(out).__name__}, which cannot be iterated over: {what_en}",
+             f"{name} 返回的是 {type(out).__name__}，無法迭代：{what_zh}")
+    items = []
+    with student_code(exercise, name, hints):
+        for item in it:
+            items.append(item)
+            if len(items) > 100_000:  # pragma: no cover - an endless generator
+                fail(f"{name} yields without end: stop after one pass over the data",
+                     f"{name} 沒完沒了地 yield：走完一遍數據就應該停下")
+    return items
+
+
+# ---------------------------------------------------------------- inputs kept, aliasing
+def _torch_tensor(value) -> bool:
+    return type(value).__module__.startswith("torch") and hasattr(value, "detach")
+
+
+def snapshot(value):
+    """A deep copy of ``value`` (arrays, tensors, and lists, tuples or dicts of them)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if _torch_tensor(value):
+        return value.detach().clone()
+    if isinstance(value, (list, tuple)):
+        return type(value)(snapshot(v) for v in value)
+    if isinstance(value, dict):
+        return {k: snapshot(v) for k, v in value.items()}
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # pragma: no cover - an object that cannot be copied is not compared
+        return value
+
+
+def same(a, b) -> bool:
+    """Whether ``a`` still equals its snapshot ``b`` exactly (NaN equal to NaN)."""
+    if isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
+    if _torch_tensor(b):
+        return a.shape == b.shape and bool(np.array_equal(a.detach().numpy(), b.numpy(), equal_nan=True))
+    if isinstance(b, (list, tuple)):
+        return isinstance(a, (list, tuple)) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(b, dict):
+        return isinstance(a, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in b)
+    try:
+        return bool(a == b)
+    except Exception:  # pragma: no cover
+        return True
+
+
+class Inputs:
+    """The arguments a check passes to the student's function, with copies to compare against.
+
+    ``Inputs(w0=w0, X=X).untouched("gd")`` fails if ``gd`` changed ``w0`` or ``X`` in place,
+    naming the argument and the usual fix (start from a copy).
+    """
+
+    def __init__(self, **named):
+        self.named = named
+        self.before = {k: snapshot(v) for k, v in named.items()}
+
+    def untouched(self, fn_name: str, fix_en: str | None = None, fix_zh: str | None = None, at: str = "") -> None:
+        for k, v in self.named.items():
+            if not same(v, self.before[k]):
+                fail(f"{fn_name} changed its argument {k} in place{at}: the caller still needs it. "
+                     + (fix_en or f"Work on a copy (e.g. {k} = np.array({k}, dtype=float)) or write "
+                                  f"`{k} = {k} - …` instead of `{k} -= …`"),
+                     f"{fn_name} 原地修改了傳入的參數 {k}{at}，可調用者之後還要用它。"
+                     + (fix_zh or f"先複製一份（例如 {k} = np.array({k}, dtype=float)），或寫成 `{k} = {k} - …`，"
+                                  f"不要寫 `{k} -= …`"))
+
+
+def shares_memory(a, b) -> bool:
+    """Whether two arrays (or tensors) share memory."""
+    a = a.detach().numpy() if _torch_tensor(a) else a
+    b = b.detach().numpy() if _torch_tensor(b) else b
+    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+        return False
+    return bool(np.may_share_memory(a, b) and np.shares_memory(a, b, max_work=10**6))
+
+
+def no_alias(result, what: str, inputs: dict, why_en: str, why_zh: str) -> None:
+    """Fail if ``result`` shares memory with one of ``inputs`` (name → array), saying which and why it matters."""
+    for name, value in inputs.items():
+        if shares_memory(result, value):
+            fail(f"{what} is the array {name} itself (they share memory): {why_en}",
+                 f"{what} 就是 {name} 這個數組本身（兩者共用內存）：{why_zh}")
+
+
+# ---------------------------------------------------------------- comparisons
 def as_array(value, what: str) -> np.ndarray:
     """``value`` as a float array, or a verdict saying what came back instead."""
     if value is None:
-        raise CheckFailed(f"{what} returned None: did you forget the `return` statement?")
+        fail(f"{what} returned None: did you forget the `return` statement?",
+             f"{what} 返回了 None：是不是忘了寫 `return`？")
+    if _torch_tensor(value):
+        fail(f"{what} returned a torch tensor: return a NumPy array, e.g. t.detach().numpy()",
+             f"{what} 返回的是 torch 張量：請返回 NumPy 數組，例如 t.detach().numpy()")
+    if np.iscomplexobj(value):
+        fail(f"{what} returned complex numbers: return real numbers (the modulus np.abs(z) where a size is meant)",
+             f"{what} 返回了複數：應該返回實數（要的是大小時取模 np.abs(z)）")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise CheckFailed(f"{what} should be an array of numbers, got {type(value).__name__}") from None
+        fail(f"{what} should be an array of numbers, got {type(value).__name__}",
+             f"{what} 應該返回一個數值數組，實際得到的是 {type(value).__name__}")
     return arr
 
 
 def same_shape(actual: np.ndarray, expected: np.ndarray, what: str) -> None:
     if actual.shape != expected.shape:
-        raise CheckFailed(f"{what} has shape {actual.shape}, expected {expected.shape}")
+        fail(f"{what} has shape {actual.shape}, expected {expected.shape}",
+             f"{what} 的形狀是 {actual.shape}，應該是 {expected.shape}")
 
 
 def ratio(actual: np.ndarray, expected: np.ndarray) -> float | None:
@@ -56,34 +333,104 @@ def ratio(actual: np.ndarray, expected: np.ndarray) -> float | None:
     return None
 
 
-def close(actual, expected, what: str, rtol: float = 1e-7, atol: float = 1e-10) -> None:
+def distinct(a: float, b: float) -> tuple[str, str]:
+    """``a`` and ``b`` printed with the fewest significant digits (at least 6) that tell them apart."""
+    for p in range(6, 18):
+        sa, sb = f"{a:#.{p}g}", f"{b:#.{p}g}"
+        if sa != sb:
+            return (sa, sb) if p > 6 else (f"{a:.6g}", f"{b:.6g}")
+    return repr(float(a)), repr(float(b))
+
+
+def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    err = float(np.max(np.abs(actual - expected))) if expected.size else 0.0
+    return err / scale if scale > 0 else (np.inf if err > 0 else 0.0)
+
+
+def near_miss(actual: np.ndarray, expected: np.ndarray, what: str, what_zh: str | None = None) -> None:
+    """Fail with "right to about n digits" if ``actual`` agrees with ``expected`` to 1e-3 relative but no better."""
+    rel = relative_error(actual, expected)
+    if not 0 < rel < 1e-3:
+        return
+    zh = what_zh or what
+    worst = int(np.argmax(np.abs(actual - expected)))
+    index = tuple(int(i) for i in np.unravel_index(worst, expected.shape)) if expected.shape else ()
+    a, e = distinct(float(actual.flat[worst]), float(expected.flat[worst]))
+    at_en = f" (at index {index} you have {a}, expected {e})" if index else f" (you have {a}, expected {e})"
+    at_zh = f"（在索引 {index} 處你的是 {a}，應為 {e}）" if index else f"（你的是 {a}，應為 {e}）"
+    digits = int(round(-np.log10(rel)))
+    if rel > 1e-9 and rel < 1e-4:
+        fail(f"{what} is right to about {digits} digits: something is computed in float32{at_en}. Compute in "
+             "float64 (np.float64, torch.float64; torch.tensor of float32 data stays float32)",
+             f"{zh} 只對到大約 {digits} 位有效數字：有東西是用 float32 算的{at_zh}。請全部用 float64 計算"
+             "（np.float64、torch.float64；由 float32 數據建的 torch.tensor 仍是 float32）。")
+    fail(f"{what} is right to about {digits} digits only{at_en}: that is not round-off but a small term missing, "
+         "extra or slightly off",
+         f"{zh} 只對到大約 {digits} 位有效數字{at_zh}：這不是捨入誤差，而是少了、多了或算錯了一個小項。")
+
+
+def close(actual, expected, what: str, rtol: float = 1e-7, atol: float = 1e-10, what_zh: str | None = None) -> None:
     """Fail unless ``actual`` equals ``expected`` to the tolerance, saying how it differs.
 
-    A result off by a constant factor (a sign, a missing 1/B, a factor 2) is named as such,
-    since that is the most common mistake and the easiest to fix once named.
+    A near miss (float32) is named first; then a result off by a constant factor (a sign, a
+    missing 1/B, a factor 2), since that is the most common mistake and the easiest to fix
+    once named; otherwise the worst entry, printed with digits enough to tell the numbers apart.
     """
+    zh = what_zh or what
     a = as_array(actual, what)
     e = np.asarray(expected, dtype=float)
     same_shape(a, e, what)
     if not np.all(np.isfinite(a)):
-        raise CheckFailed(f"{what} contains NaN or infinity: look for a division by zero or an overflow")
+        fail(f"{what} contains NaN or infinity: look for a division by zero, an overflow, or the square root or "
+             "log of a negative number",
+             f"{zh} 含有 NaN 或無窮大：檢查有沒有除以零、溢出，或對負數開平方、取對數")
     if np.allclose(a, e, rtol=rtol, atol=atol):
         return
+    near_miss(a, e, what, what_zh)
     c = ratio(a, e)
     if c is not None:
         if np.isclose(c, -1.0):
-            raise CheckFailed(f"{what} has the wrong sign: check the direction of the step or of the derivative")
+            fail(f"{what} has the wrong sign: check the direction of the step or of the derivative",
+                 f"{zh} 的符號反了：檢查步子的方向或導數的方向")
         if np.isclose(c, 0.0):
-            raise CheckFailed(f"{what} is zero where it should not be")
-        raise CheckFailed(f"{what} is {c:.4g} times the expected value: look for a missing or extra factor")
+            fail(f"{what} is zero where it should not be", f"{zh} 是零，但它不應該是零")
+        fail(f"{what} is {c:.4g} times the expected value: look for a missing or extra factor",
+             f"{zh} 是正確值的 {c:.4g} 倍：找找少了或多了哪個因子")
+    if e.shape == ():
+        a_s, e_s = distinct(float(a), float(e))
+        fail(f"{what} differs from the expected value: you have {a_s}, expected {e_s}",
+             f"{zh} 與正確值不同：你的是 {a_s}，應為 {e_s}")
     worst = int(np.argmax(np.abs(a - e)))
     index = tuple(int(i) for i in np.unravel_index(worst, e.shape))
-    raise CheckFailed(
-        f"{what} differs from the expected value: at index {index} you have "
-        f"{a.flat[worst]:.6g}, expected {e.flat[worst]:.6g}"
-    )
+    a_s, e_s = distinct(float(a.flat[worst]), float(e.flat[worst]))
+    fail(f"{what} differs from the expected value: at index {index} you have {a_s}, expected {e_s}",
+         f"{zh} 與正確值不同：在索引 {index} 處你的是 {a_s}，應為 {e_s}")
 
 
-def passed(exercise: str, what: str) -> None:
-    """The line a passing check prints."""
-    print(f"✓ {exercise}: {what}")
+def agrees(a, b, rtol: float = 1e-9, atol: float = 1e-12) -> bool:
+    """Whether two arrays have the same shape and agree to the tolerance."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def close_path(got: np.ndarray, expected: np.ndarray, start, setting_en: str, setting_zh: str | None = None,
+               name: str = "w", rtol: float = 1e-9, atol: float = 1e-12) -> None:
+    """Compare iterates ``got[k]`` with ``expected[k]`` (k = 0 is the first step from ``start``).
+
+    At the first step where they part, the student's step ``got[k] − got[k−1]`` is compared
+    with the expected step from the same point, so a step of the wrong sign or off by a factor
+    is named as such; then the iterate itself.
+    """
+    zh = setting_zh or setting_en
+    got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
+    for k in range(len(expected)):
+        if not agrees(got[k], expected[k], rtol, atol):
+            prev = np.asarray(start, dtype=float) if k == 0 else expected[k - 1]
+            step, ref = got[k] - prev, expected[k] - prev
+            if np.all(np.isfinite(step)) and np.any(ref != 0):
+                close(step, ref, f"the step {name}_{k + 1} − {name}_{k} ({setting_en})", rtol=1e-6,
+                      atol=atol * 10, what_zh=f"第 {k + 1} 步的步子 {name}_{k + 1} − {name}_{k}（{zh}）")
+            close(got[k], expected[k], f"{name} after step {k + 1} ({setting_en})", rtol=rtol, atol=atol,
+                  what_zh=f"第 {k + 1} 步後的 {name}（{zh}）")
+    close(got, expected, f"the iterates ({setting_en})", rtol=rtol, atol=atol, what_zh=f"迭代點（{zh}）")
