@@ -38,7 +38,7 @@ COLOUR_TOLERANCE = 4e-4
 CHUNKS = 16
 #: the key of the summary in a PNG output's metadata
 KEY = "optbook-figure"
-VERSION = 1
+VERSION = 2
 
 _PX_DIGITS = 2  # pixels are stored to 0.01 px, well below the tolerance
 _UNIT_DIGITS = 5  # normalized image values and colours to 1e-5
@@ -54,17 +54,24 @@ def _chunks(points: np.ndarray, digits: int) -> dict:
     out = {"n": int(len(pts)), "nonfinite": int((~finite).sum())}
     if out["nonfinite"]:
         # where the non-finite points are is part of the figure (a curve that stops)
-        out["nonfinite_at"] = [int(i) for i in np.flatnonzero(~finite)[:20]]
+        out["nonfinite_at"] = " ".join(str(int(i)) for i in np.flatnonzero(~finite)[:20])
     stats = []
     for part in np.array_split(np.arange(len(pts)), min(CHUNKS, len(pts))) if len(pts) else []:
         block = pts[part][finite[part]]
         if len(block) == 0:
-            stats.append(None)
+            stats.append("-")
             continue
         row = np.concatenate([block.mean(axis=0), block.min(axis=0), block.max(axis=0)])
-        stats.append([round(float(v), digits) for v in row])
-    out["chunks"] = stats
+        stats.append(" ".join(repr(round(float(v), digits)) for v in row))
+    # one string, not nested lists: a notebook stores JSON with one value per line
+    out["chunks"] = "; ".join(stats)
     return out
+
+
+def _parse_chunks(text: str) -> list[list[float] | None]:
+    if not text:
+        return []
+    return [None if c.strip() == "-" else [float(v) for v in c.split()] for c in text.split(";")]
 
 
 def _colour(c) -> list[float] | None:
@@ -203,7 +210,11 @@ def _compare_chunks(ref: dict, new: dict, tol: float, path: list[str], out: list
         )
         return
     worst = 0.0
-    for a, b in zip(ref["chunks"], new["chunks"]):
+    ref_chunks, new_chunks = _parse_chunks(ref["chunks"]), _parse_chunks(new["chunks"])
+    if len(ref_chunks) != len(new_chunks):
+        out.append(f"{_describe(path)}: the points changed shape")
+        return
+    for a, b in zip(ref_chunks, new_chunks):
         if (a is None) != (b is None) or (a is not None and len(a) != len(b)):
             out.append(f"{_describe(path)}: the points changed shape")
             return
