@@ -346,3 +346,13 @@ def test_rendered_cross_references_read_well_in_chinese(site):
                 problems[page.relative_to(site).as_posix()] = faults[:5] + ([f"... {len(faults)} in all"]
                                                                            if len(faults) > 5 else [])
     assert not problems, problems
+
+
+# ------------------------------------------------------------------ one form of percent
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_percent_written_one_way(path):
+    prose = "\n".join(body_prose(t) for t in md_cells(path))
+    spaced = re.findall(r"\d \s*%", prose)
+    assert not spaced, f"{path.name}: write 30%, as the Chinese chapters do, not 30 %: {spaced}"
