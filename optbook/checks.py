@@ -62,7 +62,7 @@ def passed(exercise: str, what_en: str, what_zh: str | None = None) -> None:
     """The lines a passing check prints: English, then Chinese."""
     print(f"✓ {exercise}: {what_en}")
     if what_zh is not None:
-        print(f"✓ {exercise_zh(exercise)}：{what_zh}")
+        print(f"✓ {exercise_zh(exercise)} 通過：{what_zh}")
 
 
 # ---------------------------------------------------------------- running the student's code
@@ -111,41 +111,41 @@ HINTS: list[Hint] = [
     (lambda e, line: isinstance(e, ValueError) and "truth value of an array" in str(e),
      "an `if`, `and`, `or` or `not` was applied to an array: test for None with `is None`, and reduce an array "
      "with np.any or np.all",
-     "對數組用了 `if`、`and`、`or` 或 `not`：判斷 None 要用 `is None`，數組要先用 np.any 或 np.all 化成一個布爾值"),
+     "對數組用了 `if`、`and`、`or` 或 `not`。判斷 None 要用 `is None`；數組要先用 np.any 或 np.all 化成一個布爾值"),
     (lambda e, line: isinstance(e, ValueError) and ("Using a target size" in str(e)
                                                           or re.search(r"Target size .* must be the same", str(e))),
      "the batch reached the loss with an extra dimension: with `sampler=` the DataLoader takes each index array "
      "as one example and batches them again; give the list of index arrays as `batch_sampler=`",
-     "批量進入損失函數時多了一維：用 `sampler=` 時，DataLoader 把每個索引數組當作一個樣本，又再組一次批；"
+     "批量進入損失函數時多了一維。用 `sampler=` 時，DataLoader 把每個索引數組當作一個樣本，又再組一次批；"
      "索引數組的列表應該傳給 `batch_sampler=`"),
     (lambda e, line: isinstance(e, ValueError) and "broadcast" in str(e),
      "two arrays of different lengths meet: if one of them is a batch X[idx], index the labels with the same "
      "indices too, y[idx]",
-     "兩個長度不同的數組相遇了：如果其中一個是批量 X[idx]，標籤也要用同一組索引取出，即 y[idx]"),
+     "兩個數組長度不同，無法一起運算。如果其中一個是批量 X[idx]，標籤也要用同一組索引取出，即 y[idx]"),
     (lambda e, line: isinstance(e, ValueError) and "matmul" in str(e),
      "the shapes of a matrix product do not match: print the shapes of both sides (X is B×d, w has length d)",
-     "矩陣乘法兩邊的形狀對不上：把兩邊的 shape 打印出來看看（X 是 B×d，w 的長度是 d）"),
+     "矩陣乘法兩邊的形狀對不上。把兩邊的 shape 打印出來看看（X 是 B×d，w 的長度是 d）"),
     (lambda e, line: isinstance(e, TypeError) and "cannot be interpreted as an integer" in str(e),
      "range() wants integers: check the order of its arguments, range(start, stop, step), e.g. "
      "range(0, n, batch_size), and use // rather than / for a count",
-     "range() 只接受整數：檢查參數的順序 range(start, stop, step)，例如 range(0, n, batch_size)；"
+     "range() 只接受整數。請檢查參數的順序 range(start, stop, step)，例如 range(0, n, batch_size)；"
      "求個數要用 // 而不是 /"),
     (lambda e, line: isinstance(e, IndexError),
      "an index is out of range or has the wrong type: batch indices are integers in 0..n−1",
-     "索引越界或類型不對：批量的索引應該是 0..n−1 之間的整數"),
+     "索引越界或類型不對。批量的索引應該是 0..n−1 之間的整數"),
     (lambda e, line: isinstance(e, (ValueError, TypeError)) and "math domain error" in str(e),
      "a real square root (or log) of a negative number: use a complex square root, np.sqrt(complex(x)) or "
      "cmath.sqrt",
-     "對負數取了實數平方根（或對數）：改用複數平方根，np.sqrt(complex(x)) 或 cmath.sqrt"),
+     "對負數取了實數平方根（或對數）。請改用複數平方根，即 np.sqrt(complex(x)) 或 cmath.sqrt"),
     (lambda e, line: isinstance(e, RuntimeError) and "Found dtype" in str(e),
      "two tensors of different dtypes meet: make the data and the model both torch.float64",
-     "兩個 dtype 不同的張量相遇了：把數據和模型都設成 torch.float64"),
+     "兩個張量的 dtype 不同，無法一起運算。請把數據和模型都設成 torch.float64"),
     (lambda e, line: isinstance(e, RuntimeError) and "does not require grad" in str(e),
      "backward() found no parameter in the graph: compute the loss from the model's output",
-     "backward() 在計算圖中找不到參數：損失要由模型的輸出算出來"),
+     "backward() 在計算圖中找不到參數。損失要由模型的輸出算出來"),
     (lambda e, line: isinstance(e, NameError),
      "a name is not defined: run the cells above this one first, and check the spelling",
-     "有名稱未定義：先運行上面的單元，並檢查拼寫"),
+     "有名稱未定義。請先運行上面的單元，並檢查拼寫"),
 ]
 
 
@@ -171,7 +171,7 @@ def student_error(e: BaseException, name: str, hints: Iterable[Hint] = ()) -> Ch
 def not_done(exercise: str, e: BaseException) -> CheckFailed:
     return CheckFailed(
         f"{exercise} is not done yet: replace the line `raise NotImplementedError(...)` with your code. Hint: {e}",
-        f"{exercise_zh(exercise)}還沒有完成：把 `raise NotImplementedError(...)` 這一行換成你的代碼。提示：{e}",
+        f"{exercise_zh(exercise)} 還沒有完成：把 `raise NotImplementedError(...)` 這一行換成你的代碼。提示：{e}",
     )
 
 
@@ -363,11 +363,11 @@ def near_miss(actual: np.ndarray, expected: np.ndarray, what: str, what_zh: str 
     if rel > 1e-9 and rel < 1e-4:
         fail(f"{what} is right to about {digits} digits: something is computed in float32{at_en}. Compute in "
              "float64 (np.float64, torch.float64; torch.tensor of float32 data stays float32)",
-             f"{zh} 只對到大約 {digits} 位有效數字：有東西是用 float32 算的{at_zh}。請全部用 float64 計算"
+             f"{zh} 只有約 {digits} 位有效數字是對的{at_zh}，可見有某一步是用 float32 算的。請全部用 float64 計算"
              "（np.float64、torch.float64；由 float32 數據建的 torch.tensor 仍是 float32）。")
     fail(f"{what} is right to about {digits} digits only{at_en}: that is not round-off but a small term missing, "
          "extra or slightly off",
-         f"{zh} 只對到大約 {digits} 位有效數字{at_zh}：這不是捨入誤差，而是少了、多了或算錯了一個小項。")
+         f"{zh} 只有約 {digits} 位有效數字是對的{at_zh}。這不是捨入誤差，而是少了、多了或算錯了一個小項。")
 
 
 def close(actual, expected, what: str, rtol: float = 1e-7, atol: float = 1e-10, what_zh: str | None = None) -> None:
@@ -392,11 +392,11 @@ def close(actual, expected, what: str, rtol: float = 1e-7, atol: float = 1e-10, 
     if c is not None:
         if np.isclose(c, -1.0):
             fail(f"{what} has the wrong sign: check the direction of the step or of the derivative",
-                 f"{zh} 的符號反了：檢查步子的方向或導數的方向")
+                 f"{zh} 的符號反了：請檢查步子的方向或導數的方向")
         if np.isclose(c, 0.0):
             fail(f"{what} is zero where it should not be", f"{zh} 是零，但它不應該是零")
         fail(f"{what} is {c:.4g} times the expected value: look for a missing or extra factor",
-             f"{zh} 是正確值的 {c:.4g} 倍：找找少了或多了哪個因子")
+             f"{zh} 是正確值的 {c:.4g} 倍：找找是少了還是多了某個因子")
     if e.shape == ():
         a_s, e_s = distinct(float(a), float(e))
         fail(f"{what} differs from the expected value: you have {a_s}, expected {e_s}",

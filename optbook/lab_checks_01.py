@@ -215,7 +215,7 @@ def check_batches(shuffled_batches) -> None:
                 fail(f"with n = {n} and batch_size = {B} your last batch is empty: when batch_size divides n, "
                      "n // batch_size + 1 slices leave an empty one. Loop `for start in range(0, n, batch_size)`",
                      f"n = {n}、batch_size = {B} 時，你的最後一個批量是空的：batch_size 整除 n 時，"
-                     "切 n // batch_size + 1 段會多出一個空批量。循環寫成 `for start in range(0, n, batch_size)`")
+                     "切 n // batch_size + 1 段會多出一個空批量。循環應寫成 `for start in range(0, n, batch_size)`")
             if n % B and sizes == [B] * (n // B):
                 fail(f"with n = {n} and batch_size = {B} your batches have sizes {sizes}, expected {expected_sizes}: "
                      "the last, smaller batch is dropped; keep it, every example is used once per epoch",
@@ -321,7 +321,7 @@ def check_sgd(sgd, shuffled_batches) -> None:
         close(got, expected, f"sgd(...) with {setting}", rtol=1e-9, atol=1e-12, what_zh=f"{setting_zh} 時的 sgd(...)")
     passed(ex, "mini-batch SGD matches the reference step for step, from zero and random w0, with batch sizes 5 "
                "(which divides N), 32, N and more than N",
-           "小批量 SGD 逐步與參考實現一致：從零和隨機的 w0 出發，批量大小為 5（整除 N）、32、N 和大於 N 都對")
+           "小批量 SGD 逐步與參考實現一致，從零和隨機的 w0 出發、批量大小為 5（整除 N）、32、N 和大於 N 時都對")
 
 
 # ---------------------------------------------------------------- Exercise 5: PyTorch
@@ -397,7 +397,7 @@ def check_torch(torch_sgd) -> None:
                 fail(en, zh)
     close(got, expected, "torch_sgd(...)", rtol=1e-10, atol=1e-12)
     passed(ex, "torch.optim.SGD fed by a DataLoader gives the NumPy weights to round-off, and returns w0 when lr = 0",
-           "由 DataLoader 餵數據的 torch.optim.SGD 與 NumPy 的權重一致（只差捨入誤差），lr = 0 時返回 w0")
+           "由 DataLoader 餵數據的 torch.optim.SGD 得到的權重與 NumPy 的一致（只差捨入誤差），lr = 0 時返回 w0")
 
 
 # ---------------------------------------------------------------- Exercise 6: the experiment
@@ -441,7 +441,7 @@ def check_experiment(experiment) -> None:
             if B not in got:
                 if str(B) in got:
                     fail(f"the keys of your dict are strings ('{B}'): use the batch size itself, out[B] = ...",
-                         f"你的字典的鍵是字符串（'{B}'）：請直接用批量大小本身作鍵，out[B] = ...")
+                         f"字典的鍵是字符串（'{B}'）：請直接用批量大小本身作鍵，out[B] = ...")
                 fail(f"the result has no entry for batch size {B}: one entry per batch size asked for",
                      f"結果中沒有批量大小 {B} 的條目：每個要求的批量大小都要有一項")
         for B in sizes:
@@ -487,7 +487,7 @@ def check_experiment(experiment) -> None:
                  f"B = {B} 時（從 w = 0 出發，lr = eta1·B = {eta1 * B:g}，{epochs} 個輪次，種子 {seed}），"
                  f"距離應為 {e}，你的是 {a}")
     passed(ex, "one entry per batch size, each compared at equal epochs with lr = eta1 · B and its own generator",
-           "每個批量大小一項，每一項都在相同輪次、lr = eta1 · B、各自的生成器下與參考一致")
+           "每個批量大小各有一項，每一項都在相同輪次、lr = eta1 · B 和各自的生成器下與參考實現一致")
 
 
 def _canonical_batches(n, batch_size, rng):

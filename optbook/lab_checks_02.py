@@ -67,7 +67,7 @@ def _run(one: Callable, w0, s0, grads, lrs, name: str, state: str, need_state: b
                      f"{name} 返回的兩項順序反了：應返回 (w, {state})，w 在前")
         inputs.untouched(name, "Return a new array, w - lr * ..., instead of updating w in place (`w -= ...`): "
                                "the caller keeps the previous w",
-                         "請返回一個新數組 w - lr * ...，不要原地更新 w（`w -= ...`）：調用者還保留著上一步的 w",
+                         "請返回一個新數組 w - lr * ...，不要原地更新 w（`w -= ...`），因為調用者還保留著上一步的 w",
                          at=f" at step {k}")
         if state == "buf" or state == "v":
             if s_new is not None and shares_memory(s_new, g):
@@ -250,7 +250,7 @@ def check_sgdm(sgdm_step) -> None:
             _first_difference(got, expected, setting, w0, setting_zh)
     passed(ex, "the buffer matches torch.optim.SGD(momentum=...), with dampening and with lr changed mid-run, without "
                "touching w or g",
-           "動量緩衝與 torch.optim.SGD(momentum=...) 一致：有阻尼、學習率中途改變都對，而且沒有改動 w 和 g")
+           "動量緩衝與 torch.optim.SGD(momentum=...) 一致，有阻尼、學習率中途改變時都對，而且沒有改動 w 和 g")
 
 
 # ---------------------------------------------------------------- Exercise 2: the textbook form
@@ -305,7 +305,7 @@ def check_textbook(textbook_step) -> None:
              "(the caller passes it back at the next step)",
              "w 是對的，但返回的 v 不對：請返回速度 v = γv + lr·g 本身（調用者下一步會把它傳回給你）")
     passed(ex, "the textbook form v ← γv + lr·g, w ← w − v is right, at a constant lr and under a schedule",
-           "教科書形式 v ← γv + lr·g、w ← w − v 正確：學習率不變和按調度變化時都對")
+           "教科書形式 v ← γv + lr·g、w ← w − v 正確，學習率不變和按調度變化時都對")
 
 
 # ---------------------------------------------------------------- Exercise 3: Nesterov, PyTorch's form
@@ -413,7 +413,8 @@ def check_lookahead(lookahead_step) -> None:
         theta_new, v_new = _pair(out, "lookahead_step", "v")
         inputs.untouched("lookahead_step", "Return a new array, theta + v, instead of `theta += v`: the caller keeps "
                                            "the previous θ",
-                         "請返回新數組 theta + v，不要寫 `theta += v`：調用者還保留著上一步的 θ", at=f" at step {k}")
+                         "請返回新數組 theta + v，不要寫 `theta += v`，因為調用者還保留著上一步的 θ",
+                         at=f" at step {k}")
         if calls[0] != 1:
             fail(f"lookahead_step called grad {calls[0]} times at step {k}: evaluate it once per step, at θ + "
                  "momentum·v only (the look-ahead form costs one gradient per step, like heavy ball: it takes it at "
@@ -526,11 +527,11 @@ def check_sgd(sgd_step) -> None:
         if not _agrees(got, expected):
             for mistake, (en, zh) in FULL_MISTAKES.items():
                 if _agrees(got, momentum_path(w0, grads, lrs, mistake=mistake, **kw)):
-                    fail(f"with {setting}: {en}", f"在 {setting} 時：{zh}")
+                    fail(f"with {setting}: {en}", f"在 {setting} 時，{zh}")
             if kw["momentum"] and _agrees(got, momentum_path(w0, grads, lrs, **{**kw, "momentum": 0.0,
                                                                                "dampening": 0.0, "nesterov": False})):
                 en, zh = SGDM_MISTAKES["reset"]
-                fail(f"with {setting}: {en}", f"在 {setting} 時：{zh}")
+                fail(f"with {setting}: {en}", f"在 {setting} 時，{zh}")
             _first_difference(got, expected, setting, w0)
     passed(ex, f"all {n} valid combinations of momentum, dampening, weight_decay, nesterov and maximize match "
                "torch.optim.SGD, with lr changed mid-run",
@@ -583,6 +584,28 @@ RATE_MISTAKES = {
 }
 
 
+# the cases' descriptions, for the Chinese line of a verdict
+_WHAT_ZH = {
+    "over-damped in both directions": "兩個方向都過阻尼",
+    "under-damped": "欠阻尼",
+    "under-damped, near the stability limit": "欠阻尼，接近穩定上限",
+    "unstable: both roots real and negative at lambda = 100": "不穩定，lambda = 100 時兩根都是負實數",
+    "gradient descent (momentum 0)": "梯度下降，動量為 0",
+    "Polyak's tuning (double roots)": "Polyak 的最優參數，重根",
+    "unsorted eigenvalues, the slowest in the middle": "特徵值未排序，最慢的在中間",
+    "a single eigenvalue": "只有一個特徵值",
+    "heavy ball, lr = 0.01, momentum = 0.5 on eigenvalues 1..100":
+        "特徵值 1..100 上的重球法，lr = 0.01，momentum = 0.5",
+    "(1 + 3k)·0.9ᵏ + 1000·0.8ᵏ, a double root": "(1 + 3k)·0.9ᵏ + 1000·0.8ᵏ，有重根",
+    "heavy ball at Polyak's tuning for kappa = 100": "kappa = 100 時取 Polyak 最優參數的重球法",
+    "0.95ᵏ·(1.5 + cos 2k), an oscillating sequence": "0.95ᵏ·(1.5 + cos 2k)，一個振盪的序列",
+}
+
+
+def _zh(what: str) -> str:
+    return _WHAT_ZH.get(what, what)
+
+
 def rate_cases():
     """``(lr, momentum, eigenvalues, what)``: every regime of the 2×2 recurrence, and Polyak's tuning."""
     lams = np.array([1.0, 10.0, 100.0])
@@ -603,7 +626,7 @@ _RATE_HINTS = [
     (lambda e, line: isinstance(e, ValueError) and "math domain" in str(e),
      "the discriminant s² − 4β is negative when the roots are complex: take a complex square root, "
      "np.sqrt(complex(s * s - 4 * momentum)) or cmath.sqrt",
-     "根為複數時判別式 s² − 4β 是負的：要取複數平方根，np.sqrt(complex(s * s - 4 * momentum)) 或 cmath.sqrt"),
+     "根為複數時判別式 s² − 4β 是負的，要取複數平方根，即 np.sqrt(complex(s * s - 4 * momentum)) 或 cmath.sqrt"),
 ]
 
 
@@ -628,27 +651,28 @@ def check_rate(heavy_ball_rate) -> None:
             fail(f"for lr={lr:.6g}, momentum={momentum:.6g} ({what}) you returned NaN: a real square root of a "
                  "negative discriminant. When the roots are complex take a complex square root, "
                  "np.sqrt(complex(s * s - 4 * momentum))",
-                 f"lr={lr:.6g}、momentum={momentum:.6g}（{what}）時你返回了 NaN：對負的判別式取了實數平方根。"
+                 f"lr={lr:.6g}、momentum={momentum:.6g}（{_zh(what)}）時你返回了 NaN：對負的判別式取了實數平方根。"
                  "根為複數時要取複數平方根，np.sqrt(complex(s * s - 4 * momentum))")
         expected = quadratic.rate(lr, momentum, lams)
         if not np.isclose(r, expected, rtol=1e-6, atol=0.0):
             for mistake, (en, zh) in RATE_MISTAKES.items():
                 if np.isclose(r, _rate_variant(lr, momentum, lams, mistake), rtol=1e-6, atol=0.0):
                     fail(f"for lr={lr:.6g}, momentum={momentum:.6g} ({what}): {en}",
-                         f"lr={lr:.6g}、momentum={momentum:.6g}（{what}）時：{zh}")
+                         f"lr={lr:.6g}、momentum={momentum:.6g}（{_zh(what)}）時，{zh}")
             if len(lams) > 2 and any(np.isclose(r, x, rtol=1e-6) for x in _rate_variant(lr, momentum, lams,
                                                                                          "one_eigenvalue")):
                 fail(f"for eigenvalues {lams.tolist()} ({what}) you used only the first or the last eigenvalue: take "
                      "the maximum of the spectral radius over all of them (they need not be sorted)",
-                     f"特徵值為 {lams.tolist()}（{what}）時你只用了第一個或最後一個特徵值：要對全部特徵值取譜半徑的"
-                     "最大值（它們不一定是排好序的）")
+                     f"特徵值為 {lams.tolist()}（{_zh(what)}）時你只用了第一個或最後一個特徵值：要對全部特徵值"
+                     "取譜半徑的最大值（它們不一定是排好序的）")
             a, e = (f"{x:.8g}" for x in (r, expected))
             fail(f"for lr={lr:.6g}, momentum={momentum:.6g}, eigenvalues {lams.tolist()} ({what}) the rate is {e}, "
                  f"you have {a}",
-                 f"lr={lr:.6g}、momentum={momentum:.6g}、特徵值 {lams.tolist()}（{what}）時速率應為 {e}，你的是 {a}")
+                 f"lr={lr:.6g}、momentum={momentum:.6g}、特徵值 {lams.tolist()}（{_zh(what)}）時"
+                 f"速率應為 {e}，你的是 {a}")
     passed(ex, "the rate is right in every regime: over-damped, under-damped, unstable, momentum 0 and Polyak's "
                "tuning, where it equals (√κ − 1)/(√κ + 1)",
-           "在每種情形下速率都對：過阻尼、欠阻尼、不穩定、動量為 0，以及 Polyak 調參（此時等於 (√κ − 1)/(√κ + 1)）")
+           "過阻尼、欠阻尼、不穩定、動量為 0 以及 Polyak 的最優參數（此時等於 (√κ − 1)/(√κ + 1)）幾種情形下，速率都對")
 
 
 # ---------------------------------------------------------------- Exercise 7: the measured rate
@@ -697,7 +721,7 @@ def check_measure(measured_rate) -> None:
             continue
         a, e = f"{r:.6f}", f"{rho:.6f}"
         head_en, head_zh = (f"on {what}, you measured {a}, the true rate is {e}",
-                            f"在「{what}」上你測得 {a}，真實速率是 {e}")
+                            f"在「{_zh(what)}」上你測得 {a}，真實速率是 {e}")
         k = np.arange(1, len(errors) + 1)
         half = len(errors) // 2
         y = np.log(errors) - (np.log(k) if double else 0.0)
@@ -713,10 +737,10 @@ def check_measure(measured_rate) -> None:
         if np.isclose(r, np.exp(slope / np.log(10)), rtol=1e-6) or np.isclose(r, 10 ** (slope * np.log(10)), rtol=1e-6):
             fail(f"{head_en}: the logarithm and the exponential do not match: with np.log10 return 10**slope, with "
                  "np.log return np.exp(slope)",
-                 f"{head_zh}：對數與指數沒有配對：用 np.log10 就返回 10**slope，用 np.log 就返回 np.exp(slope)")
+                 f"{head_zh}：對數與指數沒有配對，用 np.log10 就返回 10**slope，用 np.log 就返回 np.exp(slope)")
         if np.isclose(r, np.exp(intercept), rtol=1e-6):
             fail(f"{head_en}: np.polyfit(k, y, 1) returns [slope, intercept]: take the slope, [0]",
-                 f"{head_zh}：np.polyfit(k, y, 1) 返回的是 [斜率, 截距]：要取斜率，即 [0]")
+                 f"{head_zh}：np.polyfit(k, y, 1) 返回的是 [斜率, 截距]，要取斜率，即 [0]")
         if not double:
             ky = np.polyfit(k[half:], np.log(errors[half:]) - np.log(k[half:]), 1)[0]
             if np.isclose(r, np.exp(ky), rtol=1e-6):
@@ -738,8 +762,8 @@ def check_measure(measured_rate) -> None:
                  "請對 log ‖e_k‖ − log k 關於 k 做擬合")
         fail(f"on {what}, the rate is {e}, you measured {a}: fit a straight line to log ‖e_k‖ (minus log k for a "
              "double root) over the last half and return exp(slope)",
-             f"在「{what}」上速率是 {e}，你測得 {a}：對後半段的 log ‖e_k‖（重根時減去 log k）"
+             f"在「{_zh(what)}」上速率是 {e}，你測得 {a}：對後半段的 log ‖e_k‖（重根時減去 log k）"
              "擬合一條直線，返回 exp(斜率)")
     passed(ex, "the fitted rates are within 0.1 % of the true ones, with and without a double root, and on an "
                "oscillating sequence",
-           "擬合出的速率與真實值相差不到 0.1%：有重根、沒有重根以及振盪的序列都對")
+           "擬合出的速率與真實值相差不到 0.1%，有重根、沒有重根以及振盪的序列都對")

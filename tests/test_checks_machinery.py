@@ -20,7 +20,7 @@ def test_a_verdict_is_english_then_chinese():
 
 def test_a_pass_prints_both_lines(capsys):
     checks.passed("Exercise 2", "right", "正確")
-    assert capsys.readouterr().out == "✓ Exercise 2: right\n✓ 練習 2：正確\n"
+    assert capsys.readouterr().out == "✓ Exercise 2: right\n✓ 練習 2 通過：正確\n"
 
 
 def _student_none_check(buf):
@@ -49,7 +49,7 @@ def test_a_stub_is_not_done_yet():
 
     with pytest.raises(CheckFailed, match="not done yet") as info:
         checks.call(stub, exercise="Exercise 4")
-    assert "練習 4還沒有完成" in str(info.value)
+    assert "練習 4 還沒有完成" in str(info.value)
 
 
 def _batches_with_swapped_range(n, batch_size):
