@@ -20,18 +20,25 @@ def max_deviation(
     make_torch: Callable,
     params0: Sequence[np.ndarray],
     grads: Sequence[Sequence[np.ndarray]],
-    changes: Mapping[int, Mapping[str, float]] | None = None,
+    changes: Mapping[int, Mapping[str, float] | Sequence[Mapping[str, float]]] | None = None,
+    hooks: Mapping[int, Callable] | None = None,
 ) -> float:
     """Largest relative parameter deviation between a NumPy and a torch optimizer.
 
     ``make_numpy(params)`` and ``make_torch(params)`` build the two optimizers over lists of
-    arrays and of float64 tensors. ``grads[k]`` is the list of gradients fed at step ``k``.
-    ``changes[k]`` sets hyper-parameters before step ``k``: on the NumPy optimizer as
-    attributes, on torch in ``param_groups[0]``.
+    arrays and of float64 tensors (a factory may sort them into parameter groups).
+    ``grads[k]`` is the list of gradients of ``params0`` fed at step ``k``; an optimizer with
+    ``param_groups`` receives those of its own parameters, in the order of its groups.
+    ``changes[k]`` sets hyper-parameters before step ``k``: a mapping sets them on the NumPy
+    optimizer as attributes (in every group if it has several) and in every torch group;
+    a list of mappings sets ``param_groups[i]`` from its ``i``-th entry, on both sides.
+    ``hooks[k](np_opt, t_opt, np_params, t_params)`` runs before step ``k`` (after the
+    changes), for what a schedule cannot do (``add_param_group``, a ``state_dict`` round
+    trip); it may return a new pair ``(np_opt, t_opt)`` to continue with.
     """
     import torch
 
-    changes = changes or {}
+    changes, hooks = changes or {}, hooks or {}
     np_params = [np.array(p, dtype=float) for p in params0]
     t_params = [torch.tensor(np.array(p, dtype=float), requires_grad=True) for p in params0]
     np_opt = make_numpy(np_params)
@@ -40,13 +47,12 @@ def max_deviation(
     for k, gs in enumerate(grads):
         if len(gs) != len(params0):
             raise ValueError(f"step {k}: {len(gs)} gradients for {len(params0)} parameters")
-        for name, value in changes.get(k, {}).items():
-            if not hasattr(np_opt, name):
-                raise ValueError(f"the NumPy optimizer has no hyper-parameter {name!r}")
-            setattr(np_opt, name, value)
-            for group in t_opt.param_groups:
-                group[name] = value
-        np_opt.step([np.array(g, dtype=float) for g in gs])
+        _apply_changes(np_opt, t_opt, changes.get(k, {}))
+        if k in hooks:
+            replaced = hooks[k](np_opt, t_opt, np_params, t_params)
+            if replaced is not None:
+                np_opt, t_opt = replaced
+        np_opt.step(_ordered_grads(np_opt, np_params, gs))
         for p, g in zip(t_params, gs):
             p.grad = torch.tensor(np.array(g, dtype=float))
         t_opt.step()
@@ -55,6 +61,44 @@ def max_deviation(
             scale = max(1.0, float(np.max(np.abs(b))))
             worst = max(worst, float(np.max(np.abs(a - b))) / scale)
     return worst
+
+
+def _apply_changes(np_opt, t_opt, change) -> None:
+    if isinstance(change, Mapping):
+        groups = getattr(np_opt, "param_groups", None)
+        for name, value in change.items():
+            if groups is not None and len(groups) > 1:
+                for group in groups:
+                    if name not in group:
+                        raise ValueError(f"the NumPy optimizer has no hyper-parameter {name!r}")
+                    group[name] = value
+            else:
+                if not hasattr(np_opt, name):
+                    raise ValueError(f"the NumPy optimizer has no hyper-parameter {name!r}")
+                setattr(np_opt, name, value)
+            for group in t_opt.param_groups:
+                group[name] = value
+        return
+    if len(change) != len(np_opt.param_groups) or len(change) != len(t_opt.param_groups):
+        raise ValueError(
+            f"{len(change)} group changes for {len(np_opt.param_groups)} NumPy and "
+            f"{len(t_opt.param_groups)} torch parameter groups"
+        )
+    for i, group_change in enumerate(change):
+        for name, value in group_change.items():
+            if name not in np_opt.param_groups[i]:
+                raise ValueError(f"the NumPy optimizer's group {i} has no hyper-parameter {name!r}")
+            np_opt.param_groups[i][name] = value
+            t_opt.param_groups[i][name] = value
+
+
+def _ordered_grads(np_opt, np_params, gs) -> list:
+    """The gradients the NumPy optimizer takes: of its parameters, in the order of its groups."""
+    groups = getattr(np_opt, "param_groups", None)
+    if groups is None:
+        return [np.array(g, dtype=float) for g in gs]
+    where = {id(p): j for j, p in enumerate(np_params)}
+    return [np.array(gs[where[id(p)]], dtype=float) for group in groups for p in group["params"]]
 
 
 def assert_matches_torch(*args, tol: float = ROUND_OFF, **kwargs) -> float:

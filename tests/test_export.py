@@ -81,3 +81,13 @@ def test_a_broken_export_cell_is_reported(tmp_path):
     root = _book(tmp_path, {"01-a.ipynb": [("def broken(:\n", ["export"])]})
     with pytest.raises(export.ExportError, match="not valid Python"):
         export.render(root)
+
+
+def test_render_puts_first_party_imports_in_their_own_block(tmp_path):
+    root = _book(
+        tmp_path,
+        {"01-a.ipynb": [("import numpy as np\nfrom optbook.param_groups import ParamGroups\n\n"
+                         "class A(ParamGroups):\n    x = np.pi\n", ["export"])]},
+    )
+    text = export.render(root)
+    assert "import numpy as np\n\nfrom optbook.param_groups import ParamGroups\n" in text
