@@ -19,6 +19,10 @@ With labels ``y_i ∈ {0, 1}``, inputs ``x_i`` (standardized features and a cons
 Every function takes optional ``idx`` (an array of example indices) to evaluate the same
 formulas on a mini-batch: the *mean* over the batch plus the full L2 term, which is what a
 training loop computes.
+
+:func:`fit_least_squares` is the other convex problem of Chapters 3 and 4: a linear model
+without bias trained by ``torch.optim.SGD`` on ``½ mean((Xw − y)²)``, whose Hessian
+``XᵀX/N`` sets the curvatures the momentum tunings need.
 """
 
 from __future__ import annotations
@@ -176,3 +180,36 @@ def breast_cancer(lam: float = DEFAULT_LAM, n_train: int = N_TRAIN) -> LogisticP
     X = (X - mean) / std
     X = np.hstack([X, np.ones((n, 1))])
     return LogisticProblem(X[:n_train], y[:n_train], lam=lam, X_test=X[n_train:], y_test=y[n_train:])
+
+
+def fit_least_squares(X, y, steps: int, **sgd_kwargs) -> float:
+    """Train ``w`` from 0 by ``torch.optim.SGD(**sgd_kwargs)`` on ``½ mean((Xw − y)²)``; the last loss.
+
+    ``X`` (N×d) and ``y`` (N,) are float64 tensors (arrays are converted). The model is
+    ``torch.nn.Linear(d, 1, bias=False)`` in float64 with its weight zeroed; building it draws
+    from torch's generator as any ``Linear`` does. Each of the ``steps`` steps computes the
+    full-batch loss, back-propagates and steps, so the value returned is the loss at the start
+    of the last step, ``f(w_{steps−1})``. ``sgd_kwargs`` go to ``torch.optim.SGD`` as they are
+    (``lr``, ``momentum``, ``nesterov``, ...), which checks them.
+    """
+    import torch
+
+    X = torch.as_tensor(X, dtype=torch.float64)
+    y = torch.as_tensor(y, dtype=torch.float64)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must be a non-empty matrix (N, d), got shape {tuple(X.shape)}")
+    if tuple(y.shape) != (X.shape[0],):
+        raise ValueError(f"y must have shape ({X.shape[0]},), got {tuple(y.shape)}")
+    if not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if "lr" not in sgd_kwargs:
+        raise ValueError("give the learning rate: fit_least_squares(X, y, steps, lr=..., ...)")
+    model = torch.nn.Linear(X.shape[1], 1, bias=False).double()
+    torch.nn.init.zeros_(model.weight)
+    opt = torch.optim.SGD(model.parameters(), **sgd_kwargs)
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = 0.5 * ((model(X).squeeze(1) - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+    return loss.item()

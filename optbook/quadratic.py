@@ -149,3 +149,35 @@ def tail_rate(errors, double_root: bool = False, tail: float = 0.5) -> float:
     y = np.log(e[start:]) - (np.log(k[start:]) if double_root else 0.0)
     slope = np.polyfit(k[start:], y, 1)[0]
     return float(np.exp(slope))
+
+
+def steps_to(lams, lr, momentum=0.0, method: str = "heavy_ball", tol: float = 1e-6, cap: int = 300_000) -> int:
+    """Steps until ``‖e_k‖ < tol ‖e_0‖`` on the quadratic ``diag(lams)`` (minimum 0), from rest.
+
+    Iterates the error recurrence of the method from ``e_0 = e_{−1} = (1, …, 1)`` (no initial
+    velocity): heavy ball ``e_{k+1} = e_k − η λ e_k + β (e_k − e_{k−1})``, Nesterov
+    ``e_{k+1} = (1 − ηλ)(e_k + β (e_k − e_{k−1}))``; ``momentum = 0`` is gradient descent.
+    Returns the first ``k`` with ``‖e_k‖ < tol ‖e_0‖``, or ``cap`` if no ``k < cap`` reaches it.
+    """
+    _check_method(method)
+    lams = np.asarray(lams, dtype=float)
+    if lams.ndim != 1 or lams.size == 0:
+        raise ValueError("lams must be a non-empty 1-D sequence of curvatures")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+    if not 0 <= momentum < 1:
+        raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+    if not 0 < tol < 1:
+        raise ValueError(f"tol must lie in (0, 1), got {tol}")
+    if not isinstance(cap, (int, np.integer)) or cap < 2:
+        raise ValueError(f"cap must be an integer of at least 2, got {cap!r}")
+    e = e_prev = np.ones(lams.size)
+    e0 = np.linalg.norm(e)
+    for k in range(1, cap):
+        if method == "heavy_ball":
+            e, e_prev = e - lr * lams * e + momentum * (e - e_prev), e
+        else:
+            e, e_prev = (1 - lr * lams) * (e + momentum * (e - e_prev)), e
+        if np.linalg.norm(e) < tol * e0:
+            return k
+    return cap

@@ -120,6 +120,42 @@ class Quadratic(Surface):
         return w @ self.A - self.b  # A is symmetric: (A w)ᵀ = wᵀ A
 
 
+def random_quadratic(eigenvalues, rng: np.random.Generator) -> Quadratic:
+    """A quadratic ``½ wᵀAw − bᵀw`` with the given eigenvalues, in a random rotation.
+
+    ``A = Q diag(eigenvalues) Qᵀ``, symmetrized (``(A + Aᵀ)/2``, so that round-off leaves it
+    exactly symmetric), where ``Q`` is the orthogonal factor of the QR decomposition of an
+    ``n×n`` standard normal matrix; ``b`` is standard normal. Both come from ``rng``, in that
+    order (``n² + n`` draws), so a notebook that seeds ``rng`` gets the same problem everywhere.
+    """
+    lams = np.asarray(eigenvalues, dtype=float)
+    if lams.ndim != 1 or lams.size == 0:
+        raise ValueError(f"eigenvalues must be a non-empty 1-D sequence, got shape {lams.shape}")
+    if not np.all(np.isfinite(lams)) or np.any(lams <= 0):
+        raise ValueError("eigenvalues must be positive and finite (A must be positive definite)")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator (as optbook.setup returns), got {type(rng).__name__}")
+    n = lams.size
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    A = Q @ np.diag(lams) @ Q.T
+    return Quadratic((A + A.T) / 2, b=rng.standard_normal(n))
+
+
+LESSARD_MU, LESSARD_L = 1.0, 25.0
+
+
+def lessard_grad(w) -> np.ndarray:
+    """The gradient of the counterexample of Lessard, Recht and Packard (2016), elementwise.
+
+    ``f`` is a quadratic on each of the three pieces ``w < 1``, ``1 ≤ w < 2``, ``w ≥ 2``, with
+    curvature 25, 1 and 25; its gradient is continuous, so ``f`` is ``LESSARD_MU = 1``-strongly
+    convex and ``LESSARD_L = 25``-smooth, with its minimum at ``w = 0``. Heavy ball at Polyak's
+    tuning for κ = 25 does not converge on it (a 3-cycle); gradient descent and Nesterov do.
+    """
+    w = np.asarray(w, dtype=float)
+    return np.where(w < 1, 25 * w, np.where(w < 2, w + 24, 25 * w - 24))
+
+
 @dataclass
 class Rosenbrock(Surface):
     """``f(x, y) = (a − x)² + b (y − x²)²``: a curved valley with its minimum at ``(a, a²)``.

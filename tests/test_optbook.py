@@ -73,6 +73,46 @@ def test_from_eigenvalues_rejects_bad_order():
         surfaces.Quadratic.from_eigenvalues(1.0, 2.0)
 
 
+def test_random_quadratic_has_the_spectrum_and_draws_from_rng():
+    lams = np.linspace(1.0, 50.0, 6)
+    q = surfaces.random_quadratic(lams, np.random.default_rng(7))
+    assert np.array_equal(q.A, q.A.T)
+    assert np.allclose(q.eigvals, lams, rtol=1e-12)
+    assert np.allclose(q.A @ q.minimizer, q.b)
+    rng = np.random.default_rng(7)  # the draws, in order: the rotation's n x n normals, then b
+    Q, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    assert np.allclose(q.A, Q @ np.diag(lams) @ Q.T, rtol=0, atol=1e-12)
+    assert np.array_equal(q.b, rng.standard_normal(6))
+    again = surfaces.random_quadratic(list(lams), np.random.default_rng(7))
+    assert np.array_equal(again.A, q.A) and np.array_equal(again.b, q.b)
+
+
+@pytest.mark.parametrize(
+    "eigenvalues, rng, message",
+    [
+        ([], np.random.default_rng(0), "non-empty 1-D"),
+        (np.ones((2, 2)), np.random.default_rng(0), "non-empty 1-D"),
+        ([1.0, 0.0], np.random.default_rng(0), "positive and finite"),
+        ([1.0, np.inf], np.random.default_rng(0), "positive and finite"),
+        ([1.0, 2.0], 0, "numpy.random.Generator"),
+    ],
+)
+def test_random_quadratic_rejects_bad_input(eigenvalues, rng, message):
+    with pytest.raises(ValueError, match=message):
+        surfaces.random_quadratic(eigenvalues, rng)
+
+
+def test_lessard_grad_is_continuous_strongly_convex_and_smooth():
+    assert surfaces.lessard_grad(0.0) == 0.0  # the minimizer
+    for w in (1.0, 2.0):  # continuous where the pieces meet
+        assert surfaces.lessard_grad(w - 1e-12) == pytest.approx(surfaces.lessard_grad(w), abs=1e-9)
+    w = np.linspace(-3.0, 4.0, 7001)
+    slopes = np.diff(surfaces.lessard_grad(w)) / np.diff(w)
+    assert slopes.min() >= surfaces.LESSARD_MU - 1e-9 and slopes.max() <= surfaces.LESSARD_L + 1e-9
+    assert np.allclose(slopes[w[1:] < 1], 25) and np.allclose(slopes[(w[:-1] >= 1) & (w[1:] < 2)], 1)
+    assert surfaces.lessard_grad(np.array([[3.0]])).shape == (1, 1)
+
+
 class _GD:
     """The smallest optimizer with optbook's step(grads) API, to test the harness alone."""
 

@@ -109,3 +109,49 @@ def test_minibatches_rejects_bad_arguments(kwargs, message):
     kwargs.setdefault("rng", np.random.default_rng(0))
     with pytest.raises(ValueError, match=message):
         next(minibatches(**kwargs))
+
+
+@pytest.fixture(scope="module")
+def least_squares():
+    rng = np.random.default_rng(3)
+    X = torch.from_numpy(rng.standard_normal((50, 3)) * np.array([1.0, 2.0, 3.0]))
+    y = X @ torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64) + 0.1 * torch.from_numpy(rng.standard_normal(50))
+    return X, y
+
+
+def test_fit_least_squares_is_sgd_from_zero_and_returns_the_last_loss(least_squares):
+    X, y = least_squares
+    Xn, yn = X.numpy(), y.numpy()
+    lr, beta, steps = 0.02, 0.5, 7
+    w, buf, losses = np.zeros(3), None, []
+    for _ in range(steps):  # SGD(momentum=beta) by hand on 1/2 mean((Xw - y)^2)
+        r = Xn @ w - yn
+        losses.append(0.5 * np.mean(r**2))
+        g = Xn.T @ r / len(yn)
+        buf = g if buf is None else beta * buf + g
+        w = w - lr * buf
+    assert problems.fit_least_squares(X, y, steps, lr=lr, momentum=beta) == pytest.approx(losses[-1], rel=1e-12)
+    assert problems.fit_least_squares(Xn, yn, 1, lr=lr) == pytest.approx(0.5 * np.mean(yn**2), rel=1e-12)
+
+
+def test_fit_least_squares_reaches_the_least_squares_minimum(least_squares):
+    X, y = least_squares
+    best = 0.5 * ((X @ torch.linalg.lstsq(X, y).solution - y) ** 2).mean().item()
+    L = float(np.linalg.eigvalsh((X.T @ X / len(y)).numpy())[-1])
+    gap = problems.fit_least_squares(X, y, 400, lr=1 / L, momentum=0.5, nesterov=True) - best
+    assert 0 <= gap < 1e-10
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, message",
+    [
+        ((np.ones(5), np.ones(5), 10), dict(lr=0.1), r"X must be a non-empty matrix"),
+        ((np.ones((5, 2)), np.ones(4), 10), dict(lr=0.1), r"y must have shape \(5,\)"),
+        ((np.ones((5, 2)), np.ones(5), 0), dict(lr=0.1), "steps must be a positive integer"),
+        ((np.ones((5, 2)), np.ones(5), 10), dict(momentum=0.9), "give the learning rate"),
+        ((np.ones((5, 2)), np.ones(5), 10), dict(lr=-1.0), "Invalid learning rate"),  # torch's own check
+    ],
+)
+def test_fit_least_squares_rejects_bad_input(args, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        problems.fit_least_squares(*args, **kwargs)

@@ -92,3 +92,41 @@ def test_tail_rate_removes_the_factor_k():
 def test_errors_say_what_is_wrong(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("method", quadratic.METHODS)
+def test_steps_to_counts_the_recurrence(method):
+    lams, lr, beta = np.array([1.0, 10.0]), 0.1, 0.5
+    e = e_prev = np.ones(2)
+    k = 0
+    while np.linalg.norm(e) >= 1e-6 * np.sqrt(2):
+        x = e + beta * (e - e_prev) if method == "nesterov" else e
+        e, e_prev = (x - lr * lams * x if method == "nesterov" else e - lr * lams * e + beta * (e - e_prev)), e
+        k += 1
+    assert quadratic.steps_to(lams, lr, beta, method) == k
+    rho = quadratic.rate(lr, beta, lams, method)
+    assert abs(k - np.log(1e6) / -np.log(rho)) < 0.2 * k  # about log(1/tol) / log(1/rho) steps
+
+
+def test_steps_to_gradient_descent_and_the_cap():
+    # GD on one curvature: e_k = (1 - lr lam)^k exactly, so the count is the smallest k with 0.5^k < 1e-3
+    assert quadratic.steps_to([2.0], 0.25, tol=1e-3) == 10
+    assert quadratic.steps_to([1.0, 100.0], 0.02, cap=50) == 50  # diverges: eta L = 2 is on the boundary
+    lr, beta, _ = quadratic.optimal_heavy_ball(1.0, 100.0)
+    assert quadratic.steps_to([1.0, 100.0], lr, beta) < quadratic.steps_to([1.0, 100.0], 2 / 101) / 5
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(lams=[], lr=0.1), "non-empty 1-D"),
+        (dict(lams=[1.0], lr=0.0), "lr must be positive"),
+        (dict(lams=[1.0], lr=0.1, momentum=1.0), r"momentum must lie in \[0, 1\)"),
+        (dict(lams=[1.0], lr=0.1, method="adam"), "method must be one of"),
+        (dict(lams=[1.0], lr=0.1, tol=2.0), r"tol must lie in \(0, 1\)"),
+        (dict(lams=[1.0], lr=0.1, cap=1.5), "cap must be an integer"),
+    ],
+)
+def test_steps_to_rejects_bad_input(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        quadratic.steps_to(**kwargs)
