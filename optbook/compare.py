@@ -144,8 +144,8 @@ def mean_curves(final: dict[str, list[dict]], key: str = "val_loss", ax=None, **
 
 # Round-off and a live re-run of a stored float32 training run. The first evaluations agree
 # to about 1e-5 on every kernel set (round-off has not grown yet); later, a chaotic run
-# amplifies it: Chapter 10's Momentum run at lr 0.1 ends 4 % away on a second kernel set of
-# the same machine, after 16 % in mid-run. So the check is tight early and loose at the end.
+# amplifies it: Chapter 10's Momentum run at lr 0.1 ends 4 % away with torch's AVX2 kernels in
+# place of AVX-512 on the same machine, after 16 % in mid-run. So the check is tight early and loose at the end.
 EARLY_EVALUATIONS = 4
 EARLY_RTOL = 1e-3
 FINAL_RTOL = 0.1

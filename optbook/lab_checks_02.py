@@ -182,6 +182,14 @@ def _gradients(seed: int, steps: int, dim: int = 4) -> list[np.ndarray]:
     return list(rng.standard_normal((steps, dim)))
 
 
+def _setting(hyper: str, lrs, at: int) -> tuple[str, str]:
+    """The run a verdict speaks of, in both languages: the hyper-parameters and the schedule of ``lrs``."""
+    if lrs[0] == lrs[-1]:
+        return f"{hyper}, lr = {lrs[0]:g}", f"{hyper.replace(', ', '，')}，lr = {lrs[0]:g}"
+    return (f"{hyper}, lr = {lrs[0]:g} changed to {lrs[-1]:g} at step {at}",
+            f"{hyper.replace(', ', '，')}，lr = {lrs[0]:g}，第 {at} 步改為 {lrs[-1]:g}")
+
+
 def _schedule(steps: int, lr: float, at: int, factor: float) -> np.ndarray:
     """``lr`` for steps 1..at−1, then ``lr * factor``: a change mid-run."""
     return np.where(np.arange(1, steps + 1) < at, lr, lr * factor)
@@ -235,10 +243,7 @@ def check_sgdm(sgdm_step) -> None:
     for momentum, dampening, lrs, dim in cases:
         grads = _gradients(1, steps, dim)
         w0 = np.random.default_rng(dim).standard_normal(dim)
-        setting = f"momentum={momentum}, dampening={dampening}, " + (
-            f"lr = {lrs[0]:g}" if lrs[0] == lrs[-1] else f"lr = {lrs[0]:g} changed to {lrs[-1]:g} at step {at}")
-        setting_zh = f"momentum={momentum}，dampening={dampening}，" + (
-            f"lr = {lrs[0]:g}" if lrs[0] == lrs[-1] else f"lr = {lrs[0]:g}，第 {at} 步改為 {lrs[-1]:g}")
+        setting, setting_zh = _setting(f"momentum={momentum}, dampening={dampening}", lrs, at)
         first = (w0 - lrs[0] * grads[0], grads[0])
         got, _ = _run(lambda w, g, b, lr, m=momentum, d=dampening: call(sgdm_step, w, g, b, lr, m, d, exercise=ex),
                       w0, None, grads, lrs, "sgdm_step", "buf", first=first)
@@ -278,10 +283,7 @@ def check_textbook(textbook_step) -> None:
     for lrs, dim in ((np.full(steps, 0.1), 4), (_schedule(steps, 0.1, at, 0.1), 4), (_schedule(steps, 0.2, at, 2), 6)):
         grads = _gradients(2, steps, dim)
         w0 = np.random.default_rng(dim + 10).standard_normal(dim)
-        setting = "gamma=0.9, " + (f"lr = {lrs[0]:g}" if lrs[0] == lrs[-1]
-                                   else f"lr = {lrs[0]:g} changed to {lrs[-1]:g} at step {at}")
-        setting_zh = "gamma=0.9，" + (f"lr = {lrs[0]:g}" if lrs[0] == lrs[-1]
-                                     else f"lr = {lrs[0]:g}，第 {at} 步改為 {lrs[-1]:g}")
+        setting, setting_zh = _setting("gamma=0.9", lrs, at)
         first = (w0 - lrs[0] * grads[0], lrs[0] * grads[0])
         got, vs = _run(lambda w, g, v, lr: call(textbook_step, w, g, v, lr, 0.9, exercise=ex),
                        w0, np.zeros(dim), grads, lrs, "textbook_step", "v", first=first)
@@ -331,10 +333,7 @@ def check_nesterov(nesterov_step) -> None:
     for lrs, dim in ((np.full(steps, 0.1), 4), (_schedule(steps, 0.1, at, 0.3), 4), (_schedule(steps, 0.05, at, 2), 5)):
         grads = _gradients(3, steps, dim)
         w0 = np.random.default_rng(dim + 20).standard_normal(dim)
-        setting = "momentum=0.9, " + (f"lr = {lrs[0]:g}" if lrs[0] == lrs[-1]
-                                      else f"lr = {lrs[0]:g} changed to {lrs[-1]:g} at step {at}")
-        setting_zh = "momentum=0.9，" + (f"lr = {lrs[0]:g}" if lrs[0] == lrs[-1]
-                                        else f"lr = {lrs[0]:g}，第 {at} 步改為 {lrs[-1]:g}")
+        setting, setting_zh = _setting("momentum=0.9", lrs, at)
         first = (w0 - lrs[0] * 1.9 * grads[0], grads[0])
         got, _ = _run(lambda w, g, b, lr: call(nesterov_step, w, g, b, lr, 0.9, exercise=ex),
                       w0, None, grads, lrs, "nesterov_step", "buf", first=first)

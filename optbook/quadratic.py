@@ -181,3 +181,29 @@ def steps_to(lams, lr, momentum=0.0, method: str = "heavy_ball", tol: float = 1e
         if np.linalg.norm(e) < tol * e0:
             return k
     return cap
+
+
+def _pytorch_momentum_step(w, g, buf, lr, momentum):
+    """One step of ``torch.optim.SGD(momentum=…)``, zero dampening: ``b ← βb + g`` (``b = g`` first), ``w ← w − ηb``."""
+    buf = g if buf is None else momentum * buf + g
+    return w - lr * buf, buf
+
+
+def sgdm_errors(grad, w0, w_star, lr, momentum, steps: int, step=None) -> np.ndarray:
+    """``‖w_k − w*‖`` for ``k = 1 … steps`` of SGD with momentum from ``w0``, given the gradient ``grad(w)``.
+
+    The update is PyTorch's (``torch.optim.SGD(momentum=momentum)``, zero dampening), or
+    ``step(w, g, buf, lr, momentum) -> (w, buf)`` when given: a lab passes the student's own
+    step, so that the rates it measures are those of the student's code. ``buf`` starts as
+    ``None``. The errors feed ``tail_rate``.
+    """
+    if not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if not lr >= 0:
+        raise ValueError(f"lr must be non-negative, got {lr}")
+    step = _pytorch_momentum_step if step is None else step
+    w, buf, w_star, out = np.array(w0, dtype=float), None, np.asarray(w_star, dtype=float), []
+    for _ in range(steps):
+        w, buf = step(w, grad(w), buf, lr, momentum)
+        out.append(np.linalg.norm(w - w_star))
+    return np.array(out)

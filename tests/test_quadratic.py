@@ -130,3 +130,33 @@ def test_steps_to_gradient_descent_and_the_cap():
 def test_steps_to_rejects_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
         quadratic.steps_to(**kwargs)
+
+
+def test_sgdm_errors_follow_torch_and_take_a_custom_step():
+    import torch
+
+    from optbook.surfaces import random_quadratic
+
+    q = random_quadratic(np.linspace(1.0, 10.0, 4), np.random.default_rng(3))
+    w0 = np.random.default_rng(4).standard_normal(4)
+    errs = quadratic.sgdm_errors(q.grad, w0, q.minimizer, 0.05, 0.9, 30)
+    p = torch.tensor(w0, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=0.05, momentum=0.9)
+    ref = []
+    for _ in range(30):
+        p.grad = torch.tensor(q.grad(p.detach().numpy()))
+        opt.step()
+        ref.append(np.linalg.norm(p.detach().numpy() - q.minimizer))
+    assert np.allclose(errs, ref, rtol=1e-12, atol=1e-15)
+    calls = []
+
+    def gd(w, g, buf, lr, momentum):
+        calls.append(buf)
+        return w - lr * g, None
+
+    gd_errs = quadratic.sgdm_errors(q.grad, w0, q.minimizer, 0.05, 0.9, 5, step=gd)
+    assert len(calls) == 5 and all(b is None for b in calls) and not np.allclose(gd_errs, errs[:5])
+    with pytest.raises(ValueError, match="steps"):
+        quadratic.sgdm_errors(q.grad, w0, q.minimizer, 0.05, 0.9, 0)
+    with pytest.raises(ValueError, match="lr"):
+        quadratic.sgdm_errors(q.grad, w0, q.minimizer, -0.1, 0.9, 3)
