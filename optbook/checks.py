@@ -268,13 +268,17 @@ class Inputs:
         self.named = named
         self.before = {k: snapshot(v) for k, v in named.items()}
 
-    def untouched(self, fn_name: str, fix_en: str | None = None, fix_zh: str | None = None, at: str = "") -> None:
+    def untouched(self, fn_name: str, fix_en: str | None = None, fix_zh: str | None = None, at: str = "",
+                  at_zh: str | None = None) -> None:
+        """``at`` (" at step 3") and ``at_zh`` ("（第 3 步）") say where, in each language; by default
+        the Chinese line leaves ``at`` out rather than put English into it."""
+        where_zh = at_zh if at_zh is not None else ""
         for k, v in self.named.items():
             if not same(v, self.before[k]):
                 fail(f"{fn_name} changed its argument {k} in place{at}: the caller still needs it. "
                      + (fix_en or f"Work on a copy (e.g. {k} = np.array({k}, dtype=float)) or write "
                                   f"`{k} = {k} - …` instead of `{k} -= …`"),
-                     f"{fn_name} 原地修改了傳入的參數 {k}{at}，可調用者之後還要用它。"
+                     f"{fn_name} 原地修改了傳入的參數 {k}{where_zh}，可調用者之後還要用它。"
                      + (fix_zh or f"先複製一份（例如 {k} = np.array({k}, dtype=float)），或寫成 `{k} = {k} - …`，"
                                   f"不要寫 `{k} -= …`"))
 

@@ -68,7 +68,7 @@ def _run(one: Callable, w0, s0, grads, lrs, name: str, state: str, need_state: b
         inputs.untouched(name, "Return a new array, w - lr * ..., instead of updating w in place (`w -= ...`): "
                                "the caller keeps the previous w",
                          "請返回一個新數組 w - lr * ...，不要原地更新 w（`w -= ...`），因為調用者還保留著上一步的 w",
-                         at=f" at step {k}")
+                         at=f" at step {k}", at_zh=f"（第 {k} 步）")
         if state == "buf" or state == "v":
             if s_new is not None and shares_memory(s_new, g):
                 fail(f"at step {k} the {state} that {name} returned is the gradient array g itself (they share "
@@ -413,7 +413,7 @@ def check_lookahead(lookahead_step) -> None:
         inputs.untouched("lookahead_step", "Return a new array, theta + v, instead of `theta += v`: the caller keeps "
                                            "the previous θ",
                          "請返回新數組 theta + v，不要寫 `theta += v`，因為調用者還保留著上一步的 θ",
-                         at=f" at step {k}")
+                         at=f" at step {k}", at_zh=f"（第 {k} 步）")
         if calls[0] != 1:
             fail(f"lookahead_step called grad {calls[0]} times at step {k}: evaluate it once per step, at θ + "
                  "momentum·v only (the look-ahead form costs one gradient per step, like heavy ball: it takes it at "

@@ -76,6 +76,12 @@ def test_an_input_changed_in_place_is_named():
     with pytest.raises(CheckFailed, match="changed its argument w0 in place") as info:
         kept.untouched("gd")
     assert "原地修改" in str(info.value)
+    with pytest.raises(CheckFailed) as info:
+        kept.untouched("gd", at=" at step 2", at_zh="（第 2 步）")
+    assert "in place at step 2" in str(info.value) and "w0（第 2 步）" in str(info.value)
+    with pytest.raises(CheckFailed) as info:
+        kept.untouched("gd", at=" at step 2")  # no Chinese given: no English inside the Chinese line
+    assert "參數 w0，" in str(info.value)
 
 
 def test_shared_memory_is_caught():
