@@ -358,6 +358,7 @@ def near_miss(actual: np.ndarray, expected: np.ndarray, what: str, what_zh: str 
     if not 0 < rel < 1e-3:
         return
     zh = what_zh or what
+    zh += "" if not zh or not zh[-1].isascii() else " "  # a space after Latin text only: 「w 只有」, 「（…）只有」
     worst = int(np.argmax(np.abs(actual - expected)))
     index = tuple(int(i) for i in np.unravel_index(worst, expected.shape)) if expected.shape else ()
     a, e = distinct(float(actual.flat[worst]), float(expected.flat[worst]))
@@ -367,11 +368,11 @@ def near_miss(actual: np.ndarray, expected: np.ndarray, what: str, what_zh: str 
     if rel > 1e-9 and rel < 1e-4:
         fail(f"{what} is right to about {digits} digits: something is computed in float32{at_en}. Compute in "
              "float64 (np.float64, torch.float64; torch.tensor of float32 data stays float32)",
-             f"{zh} 只有約 {digits} 位有效數字是對的{at_zh}，可見有某一步是用 float32 算的。請全部用 float64 計算"
+             f"{zh}只有約 {digits} 位有效數字是對的{at_zh}，可見有某一步是用 float32 算的。請全部用 float64 計算"
              "（np.float64、torch.float64；由 float32 數據建的 torch.tensor 仍是 float32）。")
     fail(f"{what} is right to about {digits} digits only{at_en}: that is not round-off but a small term missing, "
          "extra or slightly off",
-         f"{zh} 只有約 {digits} 位有效數字是對的{at_zh}。這不是捨入誤差，而是少了、多了或算錯了一個小項。")
+         f"{zh}只有約 {digits} 位有效數字是對的{at_zh}。這不是捨入誤差，而是少了、多了或算錯了一個小項。")
 
 
 def close(actual, expected, what: str, rtol: float = 1e-7, atol: float = 1e-10, what_zh: str | None = None) -> None:

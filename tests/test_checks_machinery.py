@@ -137,3 +137,13 @@ def test_a_path_is_compared_step_by_step():
 def test_distinct_prints_enough_digits():
     assert checks.distinct(-0.5082611, -0.5082613) == ("-0.5082611", "-0.5082613")
     assert checks.distinct(1.0, 2.0) == ("1", "2")
+
+
+def test_a_near_miss_reads_well_in_chinese_after_latin_and_after_chinese():
+    e = np.array([1.0, 2.0])
+    with pytest.raises(CheckFailed) as info:
+        checks.near_miss(e * (1 + 1e-6), e, "w", "w")
+    assert "w 只有約 6 位" in str(info.value)
+    with pytest.raises(CheckFailed) as info:
+        checks.near_miss(e * (1 + 1e-6), e, "w after step 1", "第 1 步後的 w（第二個分量）")
+    assert "（第二個分量）只有約 6 位" in str(info.value)
