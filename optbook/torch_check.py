@@ -57,10 +57,23 @@ def max_deviation(
             p.grad = torch.tensor(np.array(g, dtype=float))
         t_opt.step()
         for a, t in zip(np_params, t_params):
-            b = t.detach().numpy()
-            scale = max(1.0, float(np.max(np.abs(b))))
-            worst = max(worst, float(np.max(np.abs(a - b))) / scale)
+            worst = max(worst, _relative_gap(a, t.detach().numpy()))
     return worst
+
+
+def _relative_gap(a: np.ndarray, b: np.ndarray) -> float:
+    """max |a - b| / max(1, max |b|); infinite where one side is NaN or infinite and the other is not.
+
+    (Python's ``max(worst, nan)`` keeps ``worst``, so a NaN must become a number here, or a run
+    where one side breaks down would report no deviation at all.)
+    """
+    finite_a, finite_b = np.isfinite(a), np.isfinite(b)
+    if np.any(finite_a != finite_b) or np.any(a[~finite_a] != b[~finite_b]):  # NaN != NaN: also caught
+        return float("inf")
+    if not np.any(finite_b):
+        return 0.0
+    scale = max(1.0, float(np.max(np.abs(b[finite_b]))))
+    return float(np.max(np.abs(a[finite_a] - b[finite_b]))) / scale
 
 
 def _apply_changes(np_opt, t_opt, change) -> None:

@@ -260,3 +260,27 @@ def test_slider_is_self_contained_and_deterministic():
 def test_slider_rejects_bad_input(frames, labels, start, message):
     with pytest.raises(ValueError, match=message):
         interactive.slider(frames, labels, param="η", title="t", start=start)
+
+
+def test_torch_check_does_not_let_a_nan_hide_a_deviation():
+    """max(worst, nan) is worst in Python: a run where one side turns NaN (or infinite) and the
+    other does not must report an infinite deviation, not the deviation before it broke down."""
+    params0 = [np.ones(3)]
+    nan_grads = [[np.array([1.0, np.nan, 1.0])]] + _grads(3, [(3,)])
+
+    class NanProof(_GD):  # replaces a NaN gradient by 0: differs from torch, which propagates it
+        def _update(self, p, g, state, group):
+            super()._update(p, np.nan_to_num(g), state, group)
+
+    dev = torch_check.max_deviation(lambda ps: NanProof(ps, lr=0.1), lambda ps: torch.optim.SGD(ps, lr=0.1),
+                                    params0, nan_grads)
+    assert dev == float("inf")
+    # both sides NaN at the same place: nothing shows they agree, so that is not round-off either
+    dev = torch_check.max_deviation(lambda ps: _GD(ps, lr=0.1), lambda ps: torch.optim.SGD(ps, lr=0.1),
+                                    params0, nan_grads)
+    assert dev == float("inf")
+    # both overflow to the same infinity: equal, and the finite entries still compared
+    big = [[np.array([1e308, 1.0, 1.0])], [np.array([1.0, 1.0, 1.0])]]
+    dev = torch_check.max_deviation(lambda ps: _GD(ps, lr=10.0), lambda ps: torch.optim.SGD(ps, lr=10.0),
+                                    [np.array([0.0, 0.0, 0.0])], big)
+    assert dev <= torch_check.ROUND_OFF
