@@ -352,13 +352,17 @@ def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
     return err / scale if scale > 0 else (np.inf if err > 0 else 0.0)
 
 
+def _subject_zh(zh: str) -> str:
+    """The Chinese subject of a message, followed by a space only after Latin text: 「w 只有」, 「（…）只有」."""
+    return zh + ("" if not zh or not zh[-1].isascii() else " ")
+
+
 def near_miss(actual: np.ndarray, expected: np.ndarray, what: str, what_zh: str | None = None) -> None:
     """Fail with "right to about n digits" if ``actual`` agrees with ``expected`` to 1e-3 relative but no better."""
     rel = relative_error(actual, expected)
     if not 0 < rel < 1e-3:
         return
-    zh = what_zh or what
-    zh += "" if not zh or not zh[-1].isascii() else " "  # a space after Latin text only: 「w 只有」, 「（…）只有」
+    zh = _subject_zh(what_zh or what)
     worst = int(np.argmax(np.abs(actual - expected)))
     index = tuple(int(i) for i in np.unravel_index(worst, expected.shape)) if expected.shape else ()
     a, e = distinct(float(actual.flat[worst]), float(expected.flat[worst]))
@@ -382,14 +386,14 @@ def close(actual, expected, what: str, rtol: float = 1e-7, atol: float = 1e-10, 
     missing 1/B, a factor 2), since that is the most common mistake and the easiest to fix
     once named; otherwise the worst entry, printed with digits enough to tell the numbers apart.
     """
-    zh = what_zh or what
+    zh = _subject_zh(what_zh or what)
     a = as_array(actual, what)
     e = np.asarray(expected, dtype=float)
     same_shape(a, e, what)
     if not np.all(np.isfinite(a)):
         fail(f"{what} contains NaN or infinity: look for a division by zero, an overflow, or the square root or "
              "log of a negative number",
-             f"{zh} 含有 NaN 或無窮大：檢查有沒有除以零、溢出，或對負數開平方、取對數")
+             f"{zh}含有 NaN 或無窮大：檢查有沒有除以零、溢出，或對負數開平方、取對數")
     if np.allclose(a, e, rtol=rtol, atol=atol):
         return
     near_miss(a, e, what, what_zh)
@@ -397,20 +401,20 @@ def close(actual, expected, what: str, rtol: float = 1e-7, atol: float = 1e-10, 
     if c is not None:
         if np.isclose(c, -1.0):
             fail(f"{what} has the wrong sign: check the direction of the step or of the derivative",
-                 f"{zh} 的符號反了：請檢查步子的方向或導數的方向")
+                 f"{zh}的符號反了：請檢查步子的方向或導數的方向")
         if np.isclose(c, 0.0):
-            fail(f"{what} is zero where it should not be", f"{zh} 是零，但它不應該是零")
+            fail(f"{what} is zero where it should not be", f"{zh}是零，但它不應該是零")
         fail(f"{what} is {c:.4g} times the expected value: look for a missing or extra factor",
-             f"{zh} 是正確值的 {c:.4g} 倍：找找是少了還是多了某個因子")
+             f"{zh}是正確值的 {c:.4g} 倍：找找是少了還是多了某個因子")
     if e.shape == ():
         a_s, e_s = distinct(float(a), float(e))
         fail(f"{what} differs from the expected value: you have {a_s}, expected {e_s}",
-             f"{zh} 與正確值不同：你的是 {a_s}，應為 {e_s}")
+             f"{zh}與正確值不同：你的是 {a_s}，應為 {e_s}")
     worst = int(np.argmax(np.abs(a - e)))
     index = tuple(int(i) for i in np.unravel_index(worst, e.shape))
     a_s, e_s = distinct(float(a.flat[worst]), float(e.flat[worst]))
     fail(f"{what} differs from the expected value: at index {index} you have {a_s}, expected {e_s}",
-         f"{zh} 與正確值不同：在索引 {index} 處你的是 {a_s}，應為 {e_s}")
+         f"{zh}與正確值不同：在索引 {index} 處你的是 {a_s}，應為 {e_s}")
 
 
 def agrees(a, b, rtol: float = 1e-9, atol: float = 1e-12) -> bool:

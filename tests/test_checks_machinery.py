@@ -147,3 +147,16 @@ def test_a_near_miss_reads_well_in_chinese_after_latin_and_after_chinese():
     with pytest.raises(CheckFailed) as info:
         checks.near_miss(e * (1 + 1e-6), e, "w after step 1", "第 1 步後的 w（第二個分量）")
     assert "（第二個分量）只有約 6 位" in str(info.value)
+
+
+def test_every_verdict_of_close_reads_well_after_a_chinese_subject():
+    e = np.array([1.0, 2.0])
+    cases = [(np.array([1.0, np.nan]), "含有 NaN"), (-e, "的符號反了"), (2 * e, "是正確值的 2 倍"),
+             (np.array([1.0, 5.0]), "與正確值不同")]
+    for got, phrase in cases:
+        with pytest.raises(CheckFailed) as info:
+            checks.close(got, e, "w after step 1", what_zh="第 1 步後的 w（lr = 0.01）")
+        assert f"（lr = 0.01）{phrase}" in str(info.value), str(info.value)
+    with pytest.raises(CheckFailed) as info:
+        checks.close(2 * e, e, "w", what_zh="w")
+    assert "w 是正確值的 2 倍" in str(info.value)
