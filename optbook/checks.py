@@ -443,3 +443,19 @@ def close_path(got: np.ndarray, expected: np.ndarray, start, setting_en: str, se
             close(got[k], expected[k], f"{name} after step {k + 1} ({setting_en})", rtol=rtol, atol=atol,
                   what_zh=f"第 {k + 1} 步後的 {name}（{zh}）")
     close(got, expected, f"the iterates ({setting_en})", rtol=rtol, atol=atol, what_zh=f"迭代點（{zh}）")
+
+
+def torch_path(name: str, w0, grads, lrs, **kwargs) -> np.ndarray:
+    """The iterates of ``torch.optim.<name>([w], **kwargs)`` from ``w0`` fed ``grads`` in float64, with
+    ``lr = lrs[k]`` at step ``k``: the reference a lab's check compares the student's run with."""
+    import torch
+
+    p = torch.tensor(np.array(w0, dtype=float), requires_grad=True)
+    opt = getattr(torch.optim, name)([p], lr=float(lrs[0]), **kwargs)
+    path = []
+    for g, lr in zip(grads, lrs):
+        opt.param_groups[0]["lr"] = float(lr)
+        p.grad = torch.tensor(np.array(g, dtype=float))
+        opt.step()
+        path.append(p.detach().numpy().copy())
+    return np.array(path)

@@ -25,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from optbook import quadratic
-from optbook.checks import Inputs, agrees, as_array, call, close_path, fail, passed, shares_memory
+from optbook.checks import Inputs, agrees, as_array, call, close_path, fail, passed, shares_memory, torch_path
 
 _agrees = agrees
 
@@ -106,21 +106,6 @@ def _first_difference(got: np.ndarray, expected: np.ndarray, setting: str, w0=No
 
 
 # ---------------------------------------------------------------- references
-def torch_path(w0, grads, lrs, **kwargs) -> np.ndarray:
-    """The iterates of ``torch.optim.SGD(**kwargs)`` fed ``grads``, with ``lr = lrs[k]`` at step ``k``."""
-    import torch
-
-    p = torch.tensor(np.array(w0, dtype=float), requires_grad=True)
-    opt = torch.optim.SGD([p], lr=float(lrs[0]), **kwargs)
-    path = []
-    for g, lr in zip(grads, lrs):
-        opt.param_groups[0]["lr"] = float(lr)
-        p.grad = torch.tensor(np.array(g, dtype=float))
-        opt.step()
-        path.append(p.detach().numpy().copy())
-    return np.array(path)
-
-
 def momentum_path(w0, grads, lrs, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False,
                   mistake: str | None = None) -> np.ndarray:
     """PyTorch's SGD in NumPy, or the same with one classic ``mistake`` (to recognise it).
@@ -247,7 +232,7 @@ def check_sgdm(sgdm_step) -> None:
         first = (w0 - lrs[0] * grads[0], grads[0])
         got, _ = _run(lambda w, g, b, lr, m=momentum, d=dampening: call(sgdm_step, w, g, b, lr, m, d, exercise=ex),
                       w0, None, grads, lrs, "sgdm_step", "buf", first=first)
-        expected = torch_path(w0, grads, lrs, momentum=momentum, dampening=dampening)
+        expected = torch_path("SGD", w0, grads, lrs, momentum=momentum, dampening=dampening)
         if not _agrees(got, expected):
             for mistake, (en, zh) in SGDM_MISTAKES.items():
                 if _agrees(got, _variant_path(w0, grads, lrs, momentum, dampening, mistake)):
@@ -337,7 +322,7 @@ def check_nesterov(nesterov_step) -> None:
         first = (w0 - lrs[0] * 1.9 * grads[0], grads[0])
         got, _ = _run(lambda w, g, b, lr: call(nesterov_step, w, g, b, lr, 0.9, exercise=ex),
                       w0, None, grads, lrs, "nesterov_step", "buf", first=first)
-        expected = torch_path(w0, grads, lrs, momentum=0.9, nesterov=True)
+        expected = torch_path("SGD", w0, grads, lrs, momentum=0.9, nesterov=True)
         if not _agrees(got, expected):
             for mistake, (en, zh) in NESTEROV_MISTAKES.items():
                 if _agrees(got, momentum_path(w0, grads, lrs, 0.9, nesterov=True, mistake=mistake)):
@@ -521,7 +506,7 @@ def check_sgd(sgd_step) -> None:
         setting = ", ".join(f"{k}={v}" for k, v in kw.items())
         got, _ = _run(lambda w, g, b, lr, kw=kw: call(sgd_step, w, g, b, lr, exercise=ex, **kw),
                       w0, None, grads, lrs, "sgd_step", "buf", need_state=bool(kw["momentum"]))
-        expected = torch_path(w0, grads, lrs, **kw)
+        expected = torch_path("SGD", w0, grads, lrs, **kw)
         n += 1
         if not _agrees(got, expected):
             for mistake, (en, zh) in FULL_MISTAKES.items():

@@ -13,7 +13,7 @@ import numpy as np
 
 from optbook.param_groups import ParamGroups
 
-__all__ = ['GD', 'Optimizer', 'minibatches', 'SGD']
+__all__ = ['GD', 'Optimizer', 'minibatches', 'SGD', 'Adagrad', 'RMSprop', 'Adadelta']
 
 # ---- exported from chapters/en/01-gradient-descent.ipynb ----
 
@@ -147,3 +147,153 @@ class SGD(Optimizer):
                 buf += (1 - group["dampening"]) * d
             d = d + momentum * buf if group["nesterov"] else buf
         p -= group["lr"] * d
+
+# ---- exported from chapters/en/05-adagrad.ipynb ----
+
+class Adagrad(Optimizer):
+    """Adagrad, eq. (ada-torch) of Chapter 5: ``torch.optim.Adagrad``, argument for argument.
+
+    For each parameter ``p`` with gradient ``g`` the t-th step does, as PyTorch does, with the
+    hyper-parameters of the parameter's group:
+
+    1. ``g <- -g`` if ``maximize``;  ``g <- g + weight_decay * p`` (L2, added to the gradient);
+    2. the decayed rate ``clr = lr / (1 + (t - 1) * lr_decay)``;
+    3. the accumulator ``G <- G + g * g``, which starts at ``initial_accumulator_value``;
+    4. ``p <- p - clr * g / (sqrt(G) + eps)``: eps *outside* the square root.
+
+    As in torch, the accumulator of every parameter starts at the constructor's
+    ``initial_accumulator_value``, also in a group that names another value.
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
+                 eps=1e-10, *, maximize=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "eps": eps,
+                                  "weight_decay": weight_decay,
+                                  "initial_accumulator_value": initial_accumulator_value,
+                                  "maximize": maximize})
+
+    def _update(self, p, g, state, group):
+        if not state:
+            state["step"] = 0
+            state["sum"] = np.full_like(p, self.defaults["initial_accumulator_value"])
+        state["step"] += 1
+        g = -g if group["maximize"] else g
+        if group["weight_decay"] != 0:
+            g = g + group["weight_decay"] * p
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        state["sum"] += g * g
+        p -= clr * (g / (np.sqrt(state["sum"]) + group["eps"]))
+
+# ---- exported from chapters/en/06-rmsprop.ipynb ----
+
+class RMSprop(Optimizer):
+    """RMSprop, eqs. (rms-torch) of Chapter 6: ``torch.optim.RMSprop``, argument for argument.
+
+    For each parameter ``p`` with gradient ``g`` a step does, as PyTorch does, with the
+    hyper-parameters of the parameter's group:
+
+    1. ``g <- -g`` if ``maximize``;  ``g <- g + weight_decay * p`` (L2, added to the gradient);
+    2. the mean square ``v <- alpha * v + (1 - alpha) * g * g``, from ``v = 0``, no bias correction;
+    3. the denominator ``d = sqrt(v) + eps``, eps *outside* the root; if ``centered``, the mean
+       ``m <- alpha * m + (1 - alpha) * g`` is kept as well and ``d = sqrt(v - m * m) + eps``;
+    4. without momentum ``p <- p - lr * g / d``; with it the buffer of *normalized* steps
+       ``b <- momentum * b + g / d`` (from ``b = 0``) and ``p <- p - lr * b``.
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+                 centered=False, *, maximize=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= momentum:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= alpha:
+            raise ValueError(f"Invalid alpha value: {alpha}")
+        super().__init__(params, {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps,
+                                  "centered": centered, "weight_decay": weight_decay,
+                                  "maximize": maximize})
+
+    def _update(self, p, g, state, group):
+        alpha = group["alpha"]
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(p)
+        state["step"] += 1
+        g = -g if group["maximize"] else g
+        if group["weight_decay"] != 0:
+            g = g + group["weight_decay"] * p
+        v = state["square_avg"]
+        v *= alpha
+        v += (1 - alpha) * (g * g)
+        if group["centered"]:
+            m = state.setdefault("grad_avg", np.zeros_like(p))
+            w = 1 - alpha                                # torch's lerp(m, g, w), as it rounds:
+            m[...] = m + w * (g - m) if w < 0.5 else g - (g - m) * (1 - w)
+            d = np.sqrt(v - m * m) + group["eps"]
+        else:
+            d = np.sqrt(v) + group["eps"]
+        if group["momentum"] > 0:
+            b = state.setdefault("momentum_buffer", np.zeros_like(p))
+            b *= group["momentum"]
+            b += g / d
+            p -= group["lr"] * b
+        else:
+            p -= group["lr"] * (g / d)
+
+# ---- exported from chapters/en/06-rmsprop.ipynb ----
+
+class Adadelta(Optimizer):
+    """Adadelta, eqs. (adadelta-torch) of Chapter 6: ``torch.optim.Adadelta``, argument for argument.
+
+    For each parameter ``p`` with gradient ``g`` a step does, as PyTorch does:
+
+    1. ``g <- -g`` if ``maximize``;  ``g <- g + weight_decay * p``;
+    2. ``v <- rho * v + (1 - rho) * g * g`` (from 0);
+    3. ``delta = sqrt(u + eps) / sqrt(v + eps) * g``: eps *inside* both roots, ``u`` (from 0) the
+       mean square of past updates;
+    4. ``u <- rho * u + (1 - rho) * delta * delta``;  ``p <- p - lr * delta`` (``lr = 1.0``
+       by default: the paper has no learning rate, PyTorch keeps one as a multiplier).
+    """
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
+                                  "maximize": maximize})
+
+    def _update(self, p, g, state, group):
+        rho, eps = group["rho"], group["eps"]
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(p)
+            state["acc_delta"] = np.zeros_like(p)
+        state["step"] += 1
+        g = -g if group["maximize"] else g
+        if group["weight_decay"] != 0:
+            g = g + group["weight_decay"] * p
+        v, u = state["square_avg"], state["acc_delta"]
+        v *= rho
+        v += (1 - rho) * (g * g)
+        delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+        u *= rho
+        u += (1 - rho) * (delta * delta)
+        p -= group["lr"] * delta

@@ -283,7 +283,7 @@ def test_the_mistake_simulations_are_not_the_reference():
     grads = lab2._gradients(5, 15, dim=3)
     lrs = np.array([0.1] + [0.05] * 7 + [0.02] * 7)
     kw = dict(momentum=0.9, dampening=0.5, weight_decay=0.1, maximize=True)
-    reference = lab2.torch_path(np.ones(3), grads, lrs, **kw)
+    reference = lab2.torch_path("SGD", np.ones(3), grads, lrs, **kw)
     assert np.allclose(lab2.momentum_path(np.ones(3), grads, lrs, **kw), reference, rtol=1e-12, atol=1e-14)
     for mistake in ("damp_first", "lr_in_buffer", "uphill", "wd_after", "wd_ignored", "maximize_update",
                     "maximize_ignored"):
