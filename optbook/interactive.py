@@ -73,3 +73,23 @@ def slider(frames: Sequence[bytes], labels: Sequence[str], param: str, title: st
             oninput=html.escape(_ON_INPUT.replace("UID", uid), quote=True),
         )
     )
+
+
+def path_frame(surface, paths, title: str, levels: int = 10, num: int = 200) -> bytes:
+    """One small slider frame: the level sets of a 2-D ``surface`` with optimizer ``paths`` on them.
+
+    ``paths`` is a list of ``(points, color)``, each ``points`` of shape ``(k, 2)``; the frame is a
+    4.2 × 3.0 in figure at 56 dpi (light enough for a page of frames), titled ``title``, returned by
+    ``plotting.to_png`` so that the slider stores what it shows.
+    """
+    import matplotlib.pyplot as plt
+
+    from optbook import plotting
+
+    fig, ax = plt.subplots(figsize=(4.2, 3.0), dpi=56)
+    plotting.contour(surface, ax=ax, levels=levels, num=num)
+    for points, color in paths:
+        plotting.path(ax, points, color=color, markersize=2)
+    ax.set_title(title, fontsize=9)
+    with plt.rc_context({"savefig.dpi": 56}):
+        return plotting.to_png(fig)

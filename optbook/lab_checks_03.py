@@ -306,6 +306,24 @@ def _simulator(path, **kwargs):
 
 
 # ---------------------------------------------------------------- Exercise 1: Adagrad's step
+
+def _scaled_step(mistake: str, lr: float, g, S, eps: float):
+    """The step lr·g/(√S + ε) of Adagrad (S = G) and RMSprop (S = v), with the denominator's mistakes
+    both exercises share simulated (the step is subtracted; "uphill" returns it negated)."""
+    if mistake == "eps_inside":
+        step = lr * g / np.sqrt(S + eps)
+    elif mistake == "no_eps":
+        step = lr * g / np.sqrt(S)
+    elif mistake == "no_sqrt":
+        step = lr * g / (S + eps)
+    elif mistake == "eps_on_w":
+        step = lr * g / np.sqrt(S) - eps
+    elif mistake == "eps_on_step":
+        step = lr * (g / np.sqrt(S) + eps)
+    else:
+        step = lr * g / (np.sqrt(S) + eps)
+    return -step if mistake == "uphill" else step
+
 def adagrad_path(w0, grads, lrs, eps, mistake: str | None = None) -> np.ndarray:
     """PyTorch's Adagrad (G from 0, lr_decay 0) in NumPy, or the same with one classic ``mistake``."""
     w, path = np.array(w0, dtype=float), []
@@ -324,20 +342,7 @@ def adagrad_path(w0, grads, lrs, eps, mistake: str | None = None) -> np.ndarray:
                 G = G + np.sum(g * g)
             else:
                 G = G + g * g
-            S = old if mistake == "stale" else G
-            if mistake == "eps_inside":
-                step = lr * g / np.sqrt(S + eps)
-            elif mistake == "no_eps":
-                step = lr * g / np.sqrt(S)
-            elif mistake == "no_sqrt":
-                step = lr * g / (S + eps)
-            elif mistake == "eps_on_w":
-                step = lr * g / np.sqrt(S) - eps
-            elif mistake == "eps_on_step":
-                step = lr * (g / np.sqrt(S) + eps)
-            else:
-                step = lr * g / (np.sqrt(S) + eps)
-            w = w + step if mistake == "uphill" else w - step
+            w = w - _scaled_step(mistake, lr, g, old if mistake == "stale" else G, eps)
             path.append(w.copy())
     return np.array(path)
 
@@ -657,18 +662,7 @@ def rmsprop_path(w0, grads, lrs, alpha, eps, mistake: str | None = None) -> np.n
                 v = g * g
             else:
                 v = alpha * v + (1 - alpha) * g * g
-            S = old if mistake == "stale" else v
-            if mistake == "eps_inside":
-                step = lr * g / np.sqrt(S + eps)
-            elif mistake == "no_sqrt":
-                step = lr * g / (S + eps)
-            elif mistake == "eps_on_w":
-                step = lr * g / np.sqrt(S) - eps
-            elif mistake == "eps_on_step":
-                step = lr * (g / np.sqrt(S) + eps)
-            else:
-                step = lr * g / (np.sqrt(S) + eps)
-            w = w + step if mistake == "uphill" else w - step
+            w = w - _scaled_step(mistake, lr, g, old if mistake == "stale" else v, eps)
             path.append(w.copy())
     return np.array(path)
 

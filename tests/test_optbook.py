@@ -284,3 +284,14 @@ def test_torch_check_does_not_let_a_nan_hide_a_deviation():
     dev = torch_check.max_deviation(lambda ps: _GD(ps, lr=10.0), lambda ps: torch.optim.SGD(ps, lr=10.0),
                                     [np.array([0.0, 0.0, 0.0])], big)
     assert dev <= torch_check.ROUND_OFF
+
+
+def test_path_frame_draws_the_paths_on_the_surface_and_carries_its_data():
+    q = surfaces.Quadratic.from_eigenvalues(10.0, 1.0)
+    pts = np.array([[1.0, 1.0], [0.5, 0.2], [0.1, 0.0]])
+    frame = interactive.path_frame(q, [(pts, "#d62728"), (pts[::-1], "#1f77b4")], "two paths")
+    assert frame[:8] == b"\x89PNG\r\n\x1a\n"
+    data = frame.figure_data
+    assert "two paths" in str(data)
+    html = interactive.slider([frame, frame], ["a", "b"], param="p", title="t")
+    assert html.metadata is not None  # the slider keeps what the frames show
