@@ -1,7 +1,8 @@
-"""The adaptive NumPy optimizers (Adagrad from Chapter 5, RMSprop and Adadelta from Chapter 6)
-against torch.optim: every argument over a grid, learning-rate and hyper-parameter changes
-between steps, parameter groups, groups added mid-run, state_dict round trips mid-run, and
-PyTorch's error messages. The worst deviation of each family is recorded and checked."""
+"""The adaptive NumPy optimizers (Adagrad from Chapter 5, RMSprop and Adadelta from Chapter 6,
+Adam from Chapter 7, AdamW from Chapter 8) against torch.optim: every argument over a grid,
+learning-rate and hyper-parameter changes between steps, parameter groups, groups added mid-run,
+state_dict round trips mid-run, and PyTorch's error messages. The worst deviation of each family
+is recorded and checked."""
 
 from __future__ import annotations
 
@@ -42,17 +43,30 @@ RMSPROP = [kw for kw in _grid(lr=[1e-3, 0.1], alpha=[0.0, 0.5, 0.99], eps=[1e-8,
            if not (kw["centered"] and kw["alpha"] == 0.0)]
 ADADELTA = _grid(lr=[1.0, 0.1], rho=[0.0, 0.9, 0.95, 1.0], eps=[1e-6, 1e-3], weight_decay=[0.0, 0.1],
                  maximize=[False, True])
+# Adam: every argument, beta1 and beta2 down to 0 (sign descent; torch takes the lerp's other
+# branch when 1 - beta1 >= 0.5); AdamW: its own default weight decay and larger ones.
+ADAM = _grid(lr=[1e-3, 0.1], betas=[(0.0, 0.0), (0.5, 0.9), (0.9, 0.999)], eps=[1e-8, 1e-3],
+             weight_decay=[0.0, 0.1], amsgrad=[False, True], maximize=[False, True],
+             decoupled_weight_decay=[False, True])
+ADAMW = _grid(lr=[1e-3, 0.1], betas=[(0.0, 0.9), (0.9, 0.999)], eps=[1e-8, 1e-3], weight_decay=[0.0, 1e-2, 0.5],
+              amsgrad=[False, True], maximize=[False, True])
 
 FAMILIES = {
     "Adagrad": (no.Adagrad, torch.optim.Adagrad, ADAGRAD),
     "RMSprop": (no.RMSprop, torch.optim.RMSprop, RMSPROP),
     "Adadelta": (no.Adadelta, torch.optim.Adadelta, ADADELTA),
+    "Adam": (no.Adam, torch.optim.Adam, ADAM),
+    "AdamW": (no.AdamW, torch.optim.AdamW, ADAMW),
 }
 # schedules: none; lr from the first step; lr twice, mid-run; another hyper-parameter mid-run
 SCHEDULES = {
     "Adagrad": [{}, {0: {"lr": 0.05}}, {3: {"lr": 0.2}, 11: {"lr": 1e-3}}, {6: {"lr_decay": 0.2, "eps": 1e-6}}],
     "RMSprop": [{}, {0: {"lr": 0.05}}, {3: {"lr": 0.2}, 11: {"lr": 1e-3}}, {6: {"alpha": 0.9, "eps": 1e-6}}],
     "Adadelta": [{}, {0: {"lr": 0.5}}, {3: {"lr": 0.2}, 11: {"lr": 2.0}}, {6: {"rho": 0.5, "eps": 1e-4}}],
+    "Adam": [{}, {0: {"lr": 0.05}}, {3: {"lr": 0.2}, 11: {"lr": 1e-3}},
+             {6: {"betas": (0.8, 0.99), "eps": 1e-6}, 13: {"weight_decay": 0.05}}],
+    "AdamW": [{}, {0: {"lr": 0.05}}, {3: {"lr": 0.2}, 11: {"lr": 1e-3}},
+              {6: {"betas": (0.5, 0.9)}, 13: {"weight_decay": 0.2, "eps": 1e-6}}],
 }
 
 WORST: dict[str, list[float]] = {name: [] for name in FAMILIES}
@@ -66,7 +80,7 @@ def _cases(name):
     return [pytest.param(name, kw, id=f"{name}-{_id(kw)}") for kw in FAMILIES[name][2]]
 
 
-@pytest.mark.parametrize("name, kw", _cases("Adagrad") + _cases("RMSprop") + _cases("Adadelta"))
+@pytest.mark.parametrize("name, kw", [c for name in FAMILIES for c in _cases(name)])
 def test_matches_torch_on_the_full_grid(name, kw, problem):
     ours, theirs, _ = FAMILIES[name]
     for changes in SCHEDULES[name]:
@@ -92,6 +106,15 @@ GROUPED = {
     "Adadelta": [
         (dict(lr=1.0), [dict(lr=0.3, rho=0.5), dict(eps=1e-3)]),
         (dict(lr=0.5, weight_decay=0.1), [dict(maximize=True), dict(rho=0.99), {}]),
+    ],
+    "Adam": [
+        (dict(lr=0.01), [dict(lr=0.05, betas=(0.5, 0.9)), dict(amsgrad=True, weight_decay=0.1)]),
+        (dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+         [dict(weight_decay=0.0), dict(decoupled_weight_decay=False), dict(eps=1e-3, maximize=True)]),
+    ],
+    "AdamW": [
+        (dict(lr=0.01), [dict(weight_decay=0.0), dict(lr=0.05)]),   # no decay on "biases", as Chapter 8 does
+        (dict(lr=0.01, weight_decay=0.1, amsgrad=True), [dict(amsgrad=False), dict(betas=(0.0, 0.99)), {}]),
     ],
 }
 
@@ -208,6 +231,14 @@ def test_first_steps_follow_the_chapters_formulas():
         ("Adadelta", {"rho": -0.1}, r"^Invalid rho value: -0\.1$"),
         ("Adadelta", {"eps": -1e-6}, r"^Invalid epsilon value: -1e-06$"),
         ("Adadelta", {"weight_decay": -0.1}, r"^Invalid weight_decay value: -0\.1$"),
+        ("Adam", {"lr": -1e-3}, r"^Invalid learning rate: -0\.001$"),
+        ("Adam", {"eps": -1e-8}, r"^Invalid epsilon value: -1e-08$"),
+        ("Adam", {"betas": (1.0, 0.999)}, r"^Invalid beta parameter at index 0: 1\.0$"),
+        ("Adam", {"betas": (0.9, -0.1)}, r"^Invalid beta parameter at index 1: -0\.1$"),
+        ("Adam", {"betas": (0, 0)}, r"^betas must be either both floats or both Tensors$"),
+        ("Adam", {"weight_decay": -0.01}, r"^Invalid weight_decay value: -0\.01$"),
+        ("AdamW", {"betas": (0.9, 1.0)}, r"^Invalid beta parameter at index 1: 1\.0$"),
+        ("AdamW", {"weight_decay": -0.01}, r"^Invalid weight_decay value: -0\.01$"),
     ],
 )
 def test_invalid_arguments_raise_torchs_errors(name, kwargs, message):
@@ -232,6 +263,45 @@ def test_defaults_and_keyword_only_arguments(name):
     # maximize is keyword-only here (torch's RMSprop also takes it by position, after capturable and
     # foreach, which the NumPy optimizers do not have: a positional call would mean different things)
     assert mine["maximize"].kind is inspect.Parameter.KEYWORD_ONLY
+    if name == "Adam":
+        assert mine["decoupled_weight_decay"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_adamw_is_adam_with_decoupled_decay_and_stays_so_after_loading_an_adam_state(problem):
+    """torch 2.13: AdamW(...) is Adam(..., decoupled_weight_decay=True); loading a state saved by
+    Adam (decoupled_weight_decay=False in its groups) into AdamW keeps the decay decoupled."""
+    kw = dict(lr=0.05, weight_decay=0.3)
+    dev = max_deviation(lambda ps: no.AdamW(ps, **kw),
+                        lambda ps: torch.optim.Adam(ps, decoupled_weight_decay=True, **kw), *problem)
+    assert dev <= ROUND_OFF
+
+    def reload(np_opt, t_opt, np_params, t_params):
+        np_old, t_old = no.Adam(np_params, **kw), torch.optim.Adam(t_params, **kw)
+        np_opt.load_state_dict(np_old.state_dict())
+        t_opt.load_state_dict(t_old.state_dict())
+        assert np_opt.param_groups[0]["decoupled_weight_decay"] is True
+        assert t_opt.param_groups[0]["decoupled_weight_decay"] is True
+
+    dev = max_deviation(lambda ps: no.AdamW(ps, **kw), lambda ps: torch.optim.AdamW(ps, **kw), *problem,
+                        hooks={4: reload})
+    assert dev <= ROUND_OFF
+    # and the L2 form is another algorithm: the harness sees the difference
+    dev = max_deviation(lambda ps: no.Adam(ps, **kw), lambda ps: torch.optim.AdamW(ps, **kw), *problem)
+    assert dev > 1e-6
+
+
+def test_amsgrad_takes_the_maximum_of_the_raw_second_moment():
+    """PyTorch keeps max(v_max, v) over the raw v and bias-corrects the maximum; the maximum of the
+    corrected v (Optax's scale_by_amsgrad, the docs before pytorch#142323) is another rule."""
+    g = [np.array([1.0]), np.array([0.1]), np.array([0.1])]
+    w = np.zeros(1)
+    opt = no.Adam([w], lr=1.0, betas=(0.0, 0.5), eps=0.0, amsgrad=True)
+    for gk in g:
+        opt.step([gk])
+    # raw v: 0.5, 0.255, 0.13375 -> max 0.5; third step divides by sqrt(0.5 / (1 - 0.5**3))
+    last = -0.1 / np.sqrt(0.5 / (1 - 0.5**3))
+    first_two = -1.0 / np.sqrt(0.5 / 0.5) - 0.1 / np.sqrt(0.5 / 0.75)
+    np.testing.assert_allclose(w, first_two + last, rtol=1e-14)
 
 
 def test_zz_worst_deviation_per_family():
