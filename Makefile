@@ -77,6 +77,9 @@ lock:
 clean:
 	rm -rf _build
 
-# The comparison sweeps of Chapters 10 and 11 (several minutes): rewrites optbook/results/*.json.
+# The stored sweeps (several minutes): Chapters 10 and 11's comparisons, Chapter 8's
+# L2-against-decoupled grid and Chapter 9's schedules; rewrites optbook/results/*.json.
 sweeps: $(STAMP)
 	$(BIN)/python tools/sweeps.py
+	$(BIN)/python -m optbook.decay
+	$(BIN)/python -m optbook.toolbox
