@@ -9,11 +9,24 @@ hyper-parameters are in ``opt.param_groups`` (torch's parameter groups; ``opt.lr
 is one group) where a schedule may change them between steps.
 """
 
+import copy
+import math
+import types
+import warnings
+from bisect import bisect_right
+from collections import Counter
+
 import numpy as np
 
 from optbook.param_groups import ParamGroups
 
-__all__ = ['GD', 'Optimizer', 'minibatches', 'SGD', 'Adagrad', 'RMSprop', 'Adadelta']
+__all__ = [
+    'GD', 'Optimizer', 'minibatches', 'SGD', 'Adagrad', 'RMSprop', 'Adadelta', 'Adam', 'AdamW',
+    'LRScheduler', 'ConstantLR', 'ExponentialLR', 'LambdaLR', 'LinearLR', 'MultiStepLR',
+    'MultiplicativeLR', 'StepLR', 'ChainedScheduler', 'SequentialLR', 'ReduceLROnPlateau',
+    'CosineAnnealingLR', 'CosineAnnealingWarmRestarts', 'PolynomialLR', 'OneCycleLR',
+    'clip_grad_norm_',
+]
 
 # ---- exported from chapters/en/01-gradient-descent.ipynb ----
 
@@ -297,3 +310,879 @@ class Adadelta(Optimizer):
         u *= rho
         u += (1 - rho) * (delta * delta)
         p -= group["lr"] * delta
+
+# ---- exported from chapters/en/07-adam.ipynb ----
+
+class Adam(Optimizer):
+    """Adam, eqs. (adam-torch) of Chapter 7: ``torch.optim.Adam``, argument for argument.
+
+    For each parameter ``p`` with gradient ``g`` the t-th step does, as PyTorch does, with the
+    hyper-parameters of the parameter's group (``beta1, beta2 = betas``):
+
+    1. ``g <- -g`` if ``maximize``; then, if ``weight_decay`` is not 0, either L2
+       (``g <- g + weight_decay * p``, added to the gradient) or, with
+       ``decoupled_weight_decay=True`` (AdamW, Chapter 8), ``p <- p * (1 - lr * weight_decay)``;
+    2. the first moment ``m <- beta1 * m + (1 - beta1) * g`` and the uncentered second moment
+       ``v <- beta2 * v + (1 - beta2) * g * g``, both from 0;
+    3. with ``amsgrad``, ``v_max <- max(v_max, v)`` over the *raw* ``v`` (from 0), used below for ``v``;
+    4. ``p <- p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)``: the bias
+       corrections of both moments, eps *outside* the root, added after the correction.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not (isinstance(betas[0], float) and isinstance(betas[1], float)):
+            raise ValueError("betas must be either both floats or both Tensors")  # torch's words
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
+                                  "weight_decay": weight_decay, "amsgrad": amsgrad,
+                                  "maximize": maximize,
+                                  "decoupled_weight_decay": decoupled_weight_decay})
+
+    def _update(self, p, g, state, group):
+        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p)
+            state["exp_avg_sq"] = np.zeros_like(p)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(p)
+        state["step"] += 1
+        t = state["step"]
+        g = -g if group["maximize"] else g
+        if wd != 0:
+            if group["decoupled_weight_decay"]:
+                p *= 1 - lr * wd
+            else:
+                g = g + wd * p
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        w = 1 - beta1                                    # torch's lerp(m, g, w), as it rounds:
+        m[...] = m + w * (g - m) if w < 0.5 else g - (g - m) * (1 - w)
+        v *= beta2
+        v += (1 - beta2) * (g * g)
+        if group["amsgrad"]:
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        step_size = lr / (1 - beta1**t)
+        denom = np.sqrt(v) / (1 - beta2**t) ** 0.5 + eps
+        p -= step_size * (m / denom)
+
+# ---- exported from chapters/en/08-adamw.ipynb ----
+
+class AdamW(Adam):
+    """AdamW, eq. (adamw-torch) of Chapter 8: ``torch.optim.AdamW``, as torch 2.13 defines it.
+
+    ``Adam`` with ``decoupled_weight_decay=True`` and ``weight_decay=1e-2`` by default: each step
+    first shrinks the weights, ``p <- p * (1 - lr * weight_decay)`` (decay multiplied by ``lr``, as
+    PyTorch does; the paper multiplies it by the schedule's factor only), then takes Adam's step
+    with the gradient alone, so the decay is not divided by ``sqrt(v)``.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)
+
+    def load_state_dict(self, state_dict):
+        """As torch's AdamW: whatever was saved, its groups stay decoupled."""
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True
+
+# ---- exported from chapters/en/09-schedules.ipynb ----
+
+def _lrs(optimizer) -> list:
+    """The current learning rate of every parameter group."""
+    return [group["lr"] for group in optimizer.param_groups]
+
+
+class LRScheduler:
+    """Base class of the schedulers: ``torch.optim.lr_scheduler.LRScheduler``.
+
+    Building a scheduler stores ``group["initial_lr"] = group["lr"]`` in every group (unless it is
+    there already), keeps these rates as ``base_lrs`` and takes a first step, to ``last_epoch = 0``,
+    which sets the rates of epoch 0. ``last_epoch`` other than -1 resumes a run: the groups must
+    then have their ``initial_lr`` (from a saved optimizer).
+
+    A subclass defines ``get_lr()``, the rates of step ``last_epoch``; ``step()`` adds 1 to
+    ``last_epoch``, calls ``get_lr()`` and writes the result into the groups.
+
+    Building a scheduler changes the groups' ``lr``: to resume, build the optimizer and the
+    scheduler, *then* load both ``state_dict``s (torch's advice).
+    """
+
+    _is_initial = False                     # True during the first step, taken by __init__
+    _get_lr_called_within_step = False      # True while step() runs get_lr()
+
+    def __init__(self, optimizer, last_epoch=-1):
+        if not hasattr(optimizer, "param_groups"):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(
+                        f"param 'initial_lr' is not specified in param_groups[{i}] when resuming scheduler "
+                        "with last_epoch >= 0.\n"
+                        "This typically happens when:\n"
+                        "1. You're trying to resume training from a checkpoint but haven't properly loaded "
+                        "the optimizer state\n"
+                        "2. You're using last_epoch >= 0 for a fresh training run (not recommended)"
+                    )
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self):
+        """The step taken when the scheduler is built (``SequentialLR`` calls it again)."""
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def step(self):
+        """Advance the schedule by one step: call it after ``optimizer.step()``."""
+        self._step_count += 1
+        self._update_lr()
+
+    def _update_lr(self, epoch=None):
+        """Set the groups' rates: those of ``get_lr()`` at ``last_epoch + 1``, or, given an
+        ``epoch`` (only ``SequentialLR`` does, with 0), the closed form at that epoch."""
+        self._get_lr_called_within_step = True
+        try:
+            if epoch is None:
+                self.last_epoch += 1
+                values = self.get_lr()
+            else:
+                self.last_epoch = epoch
+                if hasattr(self, "_get_closed_form_lr"):
+                    values = self._get_closed_form_lr()
+                else:
+                    values = self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
+        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
+            group["lr"] = lr
+        self._last_lr = _lrs(self.optimizer)
+
+    def get_lr(self) -> list:
+        """The rates of step ``last_epoch``, one per group (the rule; subclasses define it)."""
+        raise NotImplementedError
+
+    def get_last_lr(self) -> list:
+        """The rates the last ``step()`` set, one per parameter group."""
+        return self._last_lr
+
+    def _warn_if_outside_step(self):
+        """torch's warning: a chained ``get_lr()`` called by hand returns the *next* rates."""
+        if not self._get_lr_called_within_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, "
+                          "please use `get_last_lr()`.", UserWarning, stacklevel=3)
+
+    def state_dict(self) -> dict:
+        """Everything the scheduler keeps, except the optimizer, as copies (torch's keys)."""
+        return {key: copy.deepcopy(value) for key, value in self.__dict__.items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore what ``state_dict`` saved (load the optimizer's state as well)."""
+        self.__dict__.update(copy.deepcopy(state_dict))
+
+# ---- exported from chapters/en/09-schedules.ipynb ----
+
+def _lambdas_per_group(optimizer, lr_lambda) -> list:
+    """One function for every group, or the list given (one per group)."""
+    if not isinstance(lr_lambda, (list, tuple)):
+        return [lr_lambda] * len(optimizer.param_groups)
+    if len(lr_lambda) != len(optimizer.param_groups):
+        raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
+    return list(lr_lambda)
+
+
+class _SavesLambdas:
+    """state_dict / load_state_dict of LambdaLR and MultiplicativeLR: a function cannot be saved,
+    so ``lr_lambdas`` is saved as ``None`` for a function or lambda and as the attributes of a
+    callable object (which loading puts back into the object the new scheduler was given)."""
+
+    def state_dict(self):
+        state = {key: copy.deepcopy(value) for key, value in self.__dict__.items()
+                 if key not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else copy.deepcopy(fn.__dict__)
+                               for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = copy.deepcopy(state_dict)
+        lr_lambdas = state.pop("lr_lambdas")
+        self.__dict__.update(state)
+        for fn, saved in zip(self.lr_lambdas, lr_lambdas):
+            if saved is not None:
+                fn.__dict__.update(saved)
+
+
+class LambdaLR(_SavesLambdas, LRScheduler):
+    """``lr = base_lr * lr_lambda(epoch)``: the factor is a function of the step.
+
+    ``lr_lambda`` is one function, or a list of one function per group. Only callable objects
+    (not functions or lambdas) have their attributes saved by ``state_dict``.
+    Example, the Transformer's warm-up: ``lambda t: min((t + 1) ** -0.5, (t + 1) * w ** -1.5)``.
+    """
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        self.optimizer = optimizer
+        self.lr_lambdas = _lambdas_per_group(optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs, strict=True)]
+
+
+class MultiplicativeLR(_SavesLambdas, LRScheduler):
+    """``lr <- lr * lr_lambda(epoch)`` at every step after the first: a chained ``LambdaLR``.
+
+    ``lr_lambda`` is one function, or a list of one function per group.
+    """
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        self.optimizer = optimizer
+        self.lr_lambdas = _lambdas_per_group(optimizer, lr_lambda)
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        if self._is_initial:
+            return _lrs(self.optimizer)
+        return [lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas, _lrs(self.optimizer), strict=True)]
+
+
+class StepLR(LRScheduler):
+    """Multiply the rate by ``gamma`` every ``step_size`` steps: ``base_lr * gamma ** (epoch // step_size)``.
+
+    Chained: at every non-zero multiple of ``step_size``, ``lr <- lr * gamma``.
+    """
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        self.step_size = step_size
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return _lrs(self.optimizer)
+        return [lr * self.gamma for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self):
+        return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the rate by ``gamma`` at each milestone: ``base_lr * gamma ** (milestones passed)``.
+
+    Chained: at a milestone (listed ``n`` times), ``lr <- lr * gamma ** n``.
+    """
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        self.milestones = Counter(milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        if self.last_epoch not in self.milestones:
+            return _lrs(self.optimizer)
+        return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self):
+        milestones = sorted(self.milestones.elements())
+        return [base_lr * self.gamma ** bisect_right(milestones, self.last_epoch) for base_lr in self.base_lrs]
+
+
+class ConstantLR(LRScheduler):
+    """``base_lr * factor`` for the first ``total_iters`` steps, then ``base_lr``.
+
+    Chained: ``lr <- lr * factor`` at step 0 and ``lr <- lr * (1 / factor)`` at step ``total_iters``.
+    """
+
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        if factor > 1.0 or factor < 0:
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in _lrs(self.optimizer)]
+        if self.last_epoch != self.total_iters:
+            return _lrs(self.optimizer)
+        return [lr * (1.0 / self.factor) for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self):
+        return [base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+                for base_lr in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """The factor goes linearly from ``start_factor`` to ``end_factor`` in ``total_iters`` steps:
+
+    ``f(t) = start_factor + (end_factor - start_factor) * min(t, total_iters) / total_iters``,
+    ``lr = base_lr * f(t)``. Chained: ``lr <- lr * f(t) / f(t - 1)``, written as
+    ``1 + (end - start) / (total_iters * start + (t - 1) * (end - start))``.
+    """
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
+        if start_factor > 1.0 or start_factor <= 0:
+            raise ValueError("Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
+        if end_factor > 1.0 or end_factor < 0:
+            raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        if self.last_epoch == 0:
+            return [lr * self.start_factor for lr in _lrs(self.optimizer)]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return _lrs(self.optimizer)
+        change = self.end_factor - self.start_factor
+        ratio = 1.0 + change / (self.total_iters * self.start_factor + (self.last_epoch - 1) * change)
+        return [lr * ratio for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self):
+        return [base_lr * (self.start_factor + (self.end_factor - self.start_factor)
+                           * min(self.total_iters, self.last_epoch) / self.total_iters)
+                for base_lr in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """``lr = base_lr * gamma ** epoch``; chained: ``lr <- lr * gamma`` at every step."""
+
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        if self._is_initial:
+            return _lrs(self.optimizer)
+        return [lr * self.gamma for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self):
+        return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
+
+# ---- exported from chapters/en/09-schedules.ipynb ----
+
+def _check_schedulers(combined, schedulers, optimizer):
+    """What SequentialLR and ChainedScheduler refuse: a non-scheduler, a ReduceLROnPlateau
+    (its step needs a metric), a scheduler of another optimizer."""
+    name = type(combined).__name__
+    for i, scheduler in enumerate(schedulers):
+        if not hasattr(scheduler, "optimizer"):
+            raise TypeError(f"{name} at index {i} should have `optimizer` as its attribute.")
+        if isinstance(scheduler, ReduceLROnPlateau):
+            raise ValueError(
+                f"{name} does not support `ReduceLROnPlateau` scheduler as it "
+                "requires additional kwargs to be specified when calling `step`, "
+                f"but got one at index {i} in the given schedulers sequence."
+            )
+        if optimizer != scheduler.optimizer:
+            raise ValueError(
+                f"{name} expects all schedulers to belong to the same optimizer, but "
+                f"got scheduler {type(scheduler).__name__} at index {i} has {scheduler.optimizer}, "
+                f"which is different from {type(optimizer).__name__}."
+            )
+
+
+class _SavesSchedulers:
+    """state_dict / load_state_dict of SequentialLR and ChainedScheduler: their own counters,
+    and the state of every scheduler they hold, in ``"_schedulers"``."""
+
+    def state_dict(self):
+        state = {key: copy.deepcopy(value) for key, value in self.__dict__.items()
+                 if key not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = copy.deepcopy(state_dict)
+        saved = state.pop("_schedulers")
+        self.__dict__.update(state)
+        for scheduler, s in zip(self._schedulers, saved):
+            scheduler.load_state_dict(s)
+
+
+class SequentialLR(_SavesSchedulers, LRScheduler):
+    """Run ``schedulers`` one after the other, switching at the steps in ``milestones``.
+
+    ``milestones`` has one entry fewer than ``schedulers``. Building it resets the rates to
+    ``initial_lr`` and undoes the first step the schedulers took when they were built; then the
+    first scheduler starts. At a milestone the next scheduler starts at *its* epoch 0, from its
+    closed form (``base_lr * start_factor`` for a ``LinearLR``, not the rate the previous one left);
+    between milestones the current scheduler's ``step()`` runs.
+    """
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        if len(schedulers) < 1:
+            raise ValueError(f"{type(self).__name__} expects at least one scheduler, but got no scheduler.")
+        _check_schedulers(self, schedulers, optimizer)
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(
+                "Sequential Schedulers expects number of schedulers provided to be one more "
+                f"than the number of milestone points, but got number of schedulers {len(schedulers)} and the "
+                f"number of milestones to be equal to {len(milestones)}"
+            )
+        self._schedulers = schedulers
+        self._milestones = milestones
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        self._undo_initial_steps(self)
+        first = self._schedulers[bisect_right(self._milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def _undo_initial_steps(self, scheduler):
+        """Take back the step every (nested) scheduler took when it was built (torch's ``recursive_undo``)."""
+        if hasattr(scheduler, "_schedulers"):
+            for s in scheduler._schedulers:
+                self._undo_initial_steps(s)
+        else:
+            scheduler.last_epoch -= 1
+
+    def step(self):
+        self.last_epoch += 1
+        idx = bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            scheduler._update_lr(0)         # the next scheduler starts, at its closed form for epoch 0
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+
+class ChainedScheduler(_SavesSchedulers, LRScheduler):
+    """Step several chained schedulers together: their factors multiply.
+
+    ``ChainedScheduler([ConstantLR(opt, factor=0.1, total_iters=5), ExponentialLR(opt, 0.9)])``:
+    every ``step()`` calls each scheduler's ``step()`` in turn, on the same groups.
+    """
+
+    def __init__(self, schedulers, optimizer=None):
+        if len(schedulers) < 1:
+            raise ValueError(
+                f"{type(self).__name__} expects at least one scheduler to be chained, but got no scheduler."
+            )
+        optimizer = optimizer or schedulers[0].optimizer
+        _check_schedulers(self, schedulers, optimizer)
+        self._schedulers = schedulers
+        self.optimizer = optimizer
+        self._last_lr = _lrs(self._schedulers[-1].optimizer)
+
+    def step(self):
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = _lrs(self._schedulers[-1].optimizer)
+
+# ---- exported from chapters/en/09-schedules.ipynb ----
+
+class ReduceLROnPlateau(LRScheduler):
+    """Divide the rate when a metric stops improving: ``step(metric)``, e.g. each epoch's validation loss.
+
+    The metric improves when it beats the best so far by ``threshold`` (relatively, ``best * (1 -
+    threshold)`` in ``mode="min"``, or by an absolute amount with ``threshold_mode="abs"``).
+    After more than ``patience`` steps without improvement, every group's rate becomes
+    ``max(lr * factor, min_lr)`` (unless that changes it by ``eps`` or less); then ``cooldown``
+    steps are ignored before counting again. Not a schedule of the step number: no ``get_lr``.
+    """
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
+        if factor >= 1.0:
+            raise ValueError("Factor should be < 1.0.")
+        self.factor = factor
+        if not hasattr(optimizer, "param_groups"):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != len(optimizer.param_groups):
+                raise ValueError(f"expected {len(optimizer.param_groups)} min_lrs, got {len(min_lr)}")
+            self.default_min_lr = None
+            self.min_lrs = list(min_lr)
+        else:
+            self.default_min_lr = min_lr
+            self.min_lrs = [min_lr] * len(optimizer.param_groups)
+        self.patience = patience
+        self.cooldown = cooldown
+        self.eps = eps
+        self.last_epoch = 0
+        self._last_lr = _lrs(optimizer)
+        self._init_is_better(mode=mode, threshold=threshold, threshold_mode=threshold_mode)
+        self._reset()
+
+    def _reset(self):
+        self.best = self.mode_worse
+        self.cooldown_counter = 0
+        self.num_bad_epochs = 0
+
+    def step(self, metrics):
+        current = float(metrics)
+        self.last_epoch += 1
+        if self._is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0          # bad epochs in the cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            self._reduce_lr()
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = _lrs(self.optimizer)
+
+    def _reduce_lr(self):
+        if len(self.optimizer.param_groups) != len(self.min_lrs):   # a group was added since
+            if self.default_min_lr is None:
+                raise RuntimeError(
+                    "The number of param groups in the `optimizer` "
+                    f"({len(self.optimizer.param_groups)}) differs "
+                    f"from when `ReduceLROnPlateau` was initialized "
+                    f"({len(self.min_lrs)}), usually due to a new "
+                    "param group being added to the optimizer. Please "
+                    "modify the `min_lrs` field to match the length "
+                    "of the `optimizer` param groups."
+                )
+            self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
+        for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+            old_lr = float(group["lr"])
+            new_lr = max(old_lr * self.factor, min_lr)
+            if old_lr - new_lr > self.eps:
+                group["lr"] = new_lr
+
+    @property
+    def in_cooldown(self):
+        return self.cooldown_counter > 0
+
+    def _is_better(self, a, best):
+        if self.mode == "min" and self.threshold_mode == "rel":
+            return a < best * (1.0 - self.threshold)
+        if self.mode == "min" and self.threshold_mode == "abs":
+            return a < best - self.threshold
+        if self.mode == "max" and self.threshold_mode == "rel":
+            return a > best * (self.threshold + 1.0)
+        return a > best + self.threshold
+
+    def _init_is_better(self, mode, threshold, threshold_mode):
+        if mode not in {"min", "max"}:
+            raise ValueError("mode " + mode + " is unknown!")
+        if threshold_mode not in {"rel", "abs"}:
+            raise ValueError("threshold mode " + threshold_mode + " is unknown!")
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+        self.mode = mode
+        self.threshold = threshold
+        self.threshold_mode = threshold_mode
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        self._init_is_better(mode=self.mode, threshold=self.threshold, threshold_mode=self.threshold_mode)
+
+# ---- exported from chapters/en/09-schedules.ipynb ----
+
+class PolynomialLR(LRScheduler):
+    """``lr = base_lr * (1 - min(t, total_iters) / total_iters) ** power``; 0 from ``total_iters`` on.
+
+    Chained: ``lr <- lr * ((1 - t / total_iters) / (1 - (t - 1) / total_iters)) ** power``.
+    ``power=1`` is the linear decay to zero.
+    """
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return _lrs(self.optimizer)
+        t, n = self.last_epoch, self.total_iters
+        decay_factor = ((1.0 - t / n) / (1.0 - (t - 1) / n)) ** self.power
+        return [lr * decay_factor for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self):
+        return [base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+                for base_lr in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Cosine annealing from ``base_lr`` to ``eta_min`` in ``T_max`` steps (SGDR without restarts):
+
+    ``lr_t = eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2``, continued
+    periodically after ``T_max`` (back up to ``base_lr`` at ``2 * T_max``).
+    Chained, as torch computes it: ``lr_t - eta_min = (lr_{t-1} - eta_min) * (1 + cos(pi t / T_max))
+    / (1 + cos(pi (t - 1) / T_max))``; one step after the bottom of the cosine (``lr = eta_min``),
+    where that denominator is 0, the step is additive instead:
+    ``lr_t = lr_{t-1} + (base_lr - eta_min) * (1 - cos(pi / T_max)) / 2``.
+    """
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        self.T_max = T_max
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        # (torch also has a branch for `_step_count == 1 and last_epoch > 0`, which its own step()
+        # never reaches: _step_count is 1 only during the initial step, caught by _is_initial.)
+        if self._is_initial:
+            return _lrs(self.optimizer)
+        t, T, eta_min = self.last_epoch, self.T_max, self.eta_min
+        if (t - 1 - T) % (2 * T) == 0:
+            return [lr + (base_lr - eta_min) * (1 - math.cos(math.pi / T)) / 2
+                    for base_lr, lr in zip(self.base_lrs, _lrs(self.optimizer), strict=True)]
+        ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
+        return [ratio * (lr - eta_min) + eta_min for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self):
+        return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for base_lr in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR: cosine annealing restarted every ``T_i`` steps, ``T_0`` first, then ``T_mult`` times longer.
+
+    ``lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2`` with ``T_cur`` the
+    steps since the last restart. Not chained: computed from ``base_lrs`` at every step.
+    (torch's ``step(epoch)`` also takes fractional epochs; that deprecated argument is left out.)
+    """
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        if T_0 <= 0 or not isinstance(T_0, int):
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+        if T_mult < 1 or not isinstance(T_mult, int):
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}")
+        self.T_0 = T_0
+        self.T_i = T_0
+        self.T_mult = T_mult
+        self.eta_min = eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for base_lr in self.base_lrs]
+
+    def step(self):
+        # (as in torch, this step() does not count _step_count)
+        if self.last_epoch < 0:          # the first step, taken by __init__
+            self.T_i = self.T_0
+            self.T_cur = 0
+            self.last_epoch = 0
+        else:
+            self.last_epoch += 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:   # a restart
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        self._get_lr_called_within_step = True
+        try:
+            values = self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
+        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
+            group["lr"] = lr
+        self._last_lr = _lrs(self.optimizer)
+
+# ---- exported from chapters/en/09-schedules.ipynb ----
+
+def _per_group(name, optimizer, value) -> list:
+    """``value`` for every group: one number for all, or a list of one per group (torch's ``_format_param``)."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(optimizer.param_groups):
+            raise ValueError(
+                f"{name} must have the same length as optimizer.param_groups. "
+                f"{name} has {len(value)} values, param_groups has {len(optimizer.param_groups)}."
+            )
+        return list(value)
+    return [value] * len(optimizer.param_groups)
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith): up from ``max_lr / div_factor`` to ``max_lr``, then down to
+    ``initial_lr / final_div_factor``, over ``total_steps`` (or ``epochs * steps_per_epoch``) steps.
+
+    Phase 1 lasts ``pct_start * total_steps - 1`` steps; in each phase the rate goes from its start
+    to its end value by ``anneal_strategy``: ``'cos'``, ``end + (start - end) * (1 + cos(pi p)) / 2``,
+    or ``'linear'``, ``start + (end - start) * p``, with ``p`` the fraction of the phase done.
+    ``three_phase=True`` comes back down to ``initial_lr`` symmetrically, then to the minimum.
+    With ``cycle_momentum`` the momentum (``group["momentum"]``, or beta1 of ``group["betas"]``)
+    moves the opposite way, between ``max_momentum`` and ``base_momentum``.
+    The values are stored in the groups (``initial_lr``, ``max_lr``, ``min_lr``, ``max_momentum``,
+    ``base_momentum``) and every step is computed from them: not chained.
+    """
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
+                 max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
+                 last_epoch=-1):
+        if not hasattr(optimizer, "param_groups"):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        if total_steps is not None:
+            if total_steps <= 0 or not isinstance(total_steps, int):
+                raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
+            self.total_steps = total_steps
+        elif epochs is not None and steps_per_epoch is not None:
+            if not isinstance(epochs, int) or epochs <= 0:
+                raise ValueError(f"Expected positive integer epochs, but got {epochs}")
+            if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
+                raise ValueError(f"Expected positive integer steps_per_epoch, but got {steps_per_epoch}")
+            self.total_steps = epochs * steps_per_epoch
+        else:
+            raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
+
+        # each phase: its last step, and the group entries it goes from and to
+        if three_phase:
+            self._schedule_phases = [
+                {"end_step": float(pct_start * self.total_steps) - 1,
+                 "start_lr": "initial_lr", "end_lr": "max_lr",
+                 "start_momentum": "max_momentum", "end_momentum": "base_momentum"},
+                {"end_step": float(2 * pct_start * self.total_steps) - 2,
+                 "start_lr": "max_lr", "end_lr": "initial_lr",
+                 "start_momentum": "base_momentum", "end_momentum": "max_momentum"},
+                {"end_step": self.total_steps - 1,
+                 "start_lr": "initial_lr", "end_lr": "min_lr",
+                 "start_momentum": "max_momentum", "end_momentum": "max_momentum"},
+            ]
+        else:
+            self._schedule_phases = [
+                {"end_step": float(pct_start * self.total_steps) - 1,
+                 "start_lr": "initial_lr", "end_lr": "max_lr",
+                 "start_momentum": "max_momentum", "end_momentum": "base_momentum"},
+                {"end_step": self.total_steps - 1,
+                 "start_lr": "max_lr", "end_lr": "min_lr",
+                 "start_momentum": "base_momentum", "end_momentum": "max_momentum"},
+            ]
+
+        if pct_start < 0 or pct_start > 1 or not isinstance(pct_start, float):
+            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
+        if anneal_strategy not in ["cos", "linear"]:
+            raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
+        self._anneal_func_type = anneal_strategy
+
+        max_lrs = _per_group("max_lr", optimizer, max_lr)
+        if last_epoch == -1:
+            for group, lr in zip(optimizer.param_groups, max_lrs):
+                group["initial_lr"] = lr / div_factor
+                group["max_lr"] = lr
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            groups = optimizer.param_groups
+            if not (all("momentum" in g for g in groups) or all("betas" in g for g in groups)):
+                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+            self.use_beta1 = all("betas" in g for g in groups)
+            max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+            base_momentums = _per_group("base_momentum", optimizer, base_momentum)
+            if last_epoch == -1:
+                for m_momentum, b_momentum, group in zip(max_momentums, base_momentums, groups, strict=True):
+                    self._set_momentum(group, m_momentum)
+                    group["max_momentum"] = m_momentum
+                    group["base_momentum"] = b_momentum
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group, momentum):
+        if self.use_beta1:
+            group["betas"] = (momentum, *group["betas"][1:])
+        else:
+            group["momentum"] = momentum
+
+    def _anneal(self, start, end, pct):
+        if self._anneal_func_type == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        step_num = self.last_epoch
+        if step_num > self.total_steps:
+            raise ValueError(
+                f"Tried to step {step_num} times. The specified number of total steps is {self.total_steps}"
+            )
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start_step = 0.0
+            for i, phase in enumerate(self._schedule_phases):
+                end_step = phase["end_step"]
+                if step_num <= end_step or i == len(self._schedule_phases) - 1:
+                    pct = (step_num - start_step) / (end_step - start_step)
+                    lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
+                    if self.cycle_momentum:   # a side effect, as in torch
+                        momentum = self._anneal(group[phase["start_momentum"]], group[phase["end_momentum"]], pct)
+                        self._set_momentum(group, momentum)
+                    break
+                start_step = phase["end_step"]
+        return lrs
+
+# ---- exported from chapters/en/09-schedules.ipynb ----
+
+def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """Scale the gradients in place so that their total norm is at most ``max_norm``:
+    ``torch.nn.utils.clip_grad_norm_`` on a list of NumPy arrays (``None`` entries are skipped).
+
+    The total norm is the ``norm_type``-norm of the vector of the arrays' norms, that is of all
+    the entries together (``norm_type=inf``: the largest ``|g|``). Every gradient is multiplied by
+    ``min(max_norm / (total_norm + 1e-6), 1)`` (also when that is 1, as torch does). Returns the
+    total norm (before clipping). ``error_if_nonfinite=True`` raises ``RuntimeError`` when it is
+    NaN or infinite; otherwise NaN gradients come out NaN. ``foreach`` is accepted and has no
+    effect (it chooses torch's kernels).
+    """
+    if isinstance(grads, np.ndarray):
+        grads = [grads]
+    grads = [g for g in grads if g is not None]
+    for i, g in enumerate(grads):
+        if not isinstance(g, np.ndarray):   # a NumPy scalar or a list cannot be scaled in place
+            raise TypeError(f"grads[{i}] must be a NumPy array, to be scaled in place, got {type(g).__name__}")
+    norm_type = float(norm_type)
+    if len(grads) == 0:
+        return np.float64(0.0)
+    norms = [np.linalg.norm(g.ravel(), ord=norm_type) for g in grads]
+    total_norm = np.linalg.norm(np.array(norms), ord=norm_type)
+    if error_if_nonfinite and not np.isfinite(total_norm):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from "
+            "`parameters` is non-finite, so it cannot be clipped. To disable "
+            "this error and scale the gradients by the non-finite norm anyway, "
+            "set `error_if_nonfinite=False`"
+        )
+    clip_coef = max_norm / (total_norm + 1e-6)
+    clip_coef_clamped = np.minimum(clip_coef, 1.0)
+    for g in grads:
+        g *= clip_coef_clamped
+    return total_norm

@@ -95,14 +95,42 @@ def render(root: Path = ROOT) -> str:
         bodies.append(f"# ---- exported from chapters/en/{nb_name} ----\n\n{body}")
     future = [i for i in imports if i.startswith("from __future__")]
     first_party = [i for i in imports if i.startswith(("from optbook", "import optbook"))]
-    others = [i for i in imports if i not in future and i not in first_party]
-    blocks = [block for block in (future, others, first_party) if block]  # isort's sections, in its order
+    rest = [i for i in imports if i not in future and i not in first_party]
+    stdlib = [i for i in rest if _module(i) in sys.stdlib_module_names]
+    third_party = [i for i in rest if i not in stdlib]
+    # isort's sections, in its order, each sorted as isort sorts it: `import x` before `from x import y`
+    blocks = [sorted(block, key=_isort_key) for block in (future, stdlib, third_party, first_party) if block]
     parts = [HEADER]
     if blocks:
         parts.append("\n\n".join("\n".join(block) for block in blocks) + "\n")
-    parts.append("__all__ = [" + ", ".join(repr(n) for n in public) + "]\n")
+    parts.append(_all_list(public))
     parts.extend(b + "\n" for b in bodies)
     return "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
+
+
+def _module(statement: str) -> str:
+    """The top-level module an import statement imports from: ``from a.b import c`` -> ``a``."""
+    return statement.split()[1].split(".")[0]
+
+
+def _isort_key(statement: str) -> tuple:
+    return (statement.startswith("from "), statement.split()[1].lower())
+
+
+def _all_list(names: list[str], width: int = 100) -> str:
+    """``__all__``, on one line if it fits, else one line per group of names (ruff's line length)."""
+    one = "__all__ = [" + ", ".join(repr(n) for n in names) + "]\n"
+    if len(one) <= width:
+        return one
+    lines, line = [], "   "
+    for n in names:
+        item = f" {n!r},"
+        if len(line) + len(item) > width:
+            lines.append(line)
+            line = "   "
+        line += item
+    lines.append(line)
+    return "__all__ = [\n" + "\n".join(lines) + "\n]\n"
 
 
 def main(argv=None) -> int:
