@@ -122,3 +122,22 @@ def assert_matches_torch(*args, tol: float = ROUND_OFF, **kwargs) -> float:
             f"the NumPy optimizer leaves torch.optim by {dev:.3e} (relative), more than round-off ({tol:.0e})"
         )
     return dev
+
+
+def same_error(ours: Callable, theirs: Callable, kwargs: Mapping) -> str:
+    """The ``ValueError`` message that both constructors give for the hyper-parameters ``kwargs``.
+
+    ``ours`` is a NumPy optimizer class (built over a NumPy array), ``theirs`` the ``torch.optim``
+    class (built over a tensor). Raises ``AssertionError`` unless both refuse ``kwargs`` with a
+    ``ValueError`` and the same message, which the chapters print beside the arguments.
+    """
+    import torch
+
+    messages = []
+    for make, params in ((ours, [np.zeros(2)]), (theirs, [torch.zeros(2)])):
+        try:
+            make(params, **kwargs)
+        except ValueError as e:
+            messages.append(str(e))
+    assert len(messages) == 2 and messages[0] == messages[1], (dict(kwargs), messages)
+    return messages[0]

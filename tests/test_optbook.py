@@ -295,3 +295,26 @@ def test_path_frame_draws_the_paths_on_the_surface_and_carries_its_data():
     assert "two paths" in str(data)
     html = interactive.slider([frame, frame], ["a", "b"], param="p", title="t")
     assert html.metadata is not None  # the slider keeps what the frames show
+
+
+def test_same_error_returns_the_shared_message_and_fails_when_they_differ():
+    from optbook.numpy_optim import SGD
+
+    assert torch_check.same_error(SGD, torch.optim.SGD, {"lr": -0.1}) == "Invalid learning rate: -0.1"
+    with pytest.raises(AssertionError):  # torch refuses a negative momentum; a class that accepts it is caught
+        torch_check.same_error(lambda ps, **kw: None, torch.optim.SGD, {"momentum": -0.9})
+
+
+def test_digits_mlp_is_reproducible_and_sees_the_optimizer():
+    from optbook.train import digits_mlp
+
+    g = torch.Generator().manual_seed(1)
+    X, y = torch.randn(40, 64, generator=g, dtype=torch.float64), torch.randint(0, 10, (40,), generator=g)
+    a = digits_mlp(lambda ps: torch.optim.SGD(ps, lr=0.1), X, y, X, y, steps=5)
+    b = digits_mlp(lambda ps: torch.optim.SGD(ps, lr=0.1), X, y, X, y, steps=5)
+    c = digits_mlp(lambda ps: torch.optim.SGD(ps, lr=0.2), X, y, X, y, steps=5)
+    assert np.array_equal(a.losses, b.losses) and a.losses[-1] < a.losses[0]
+    assert torch.allclose(2 * a.first, c.first)  # the first step is lr times the gradient
+    assert 0.0 <= a.accuracy <= 1.0 and a.travel > 0
+    with pytest.raises(ValueError, match="steps must be at least 1"):
+        digits_mlp(lambda ps: torch.optim.SGD(ps, lr=0.1), X, y, X, y, steps=0)
