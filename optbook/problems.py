@@ -22,7 +22,8 @@ training loop computes.
 
 :func:`fit_least_squares` is the other convex problem of Chapters 3 and 4: a linear model
 without bias trained by ``torch.optim.SGD`` on ``½ mean((Xw − y)²)``, whose Hessian
-``XᵀX/N`` sets the curvatures the momentum tunings need.
+``XᵀX/N`` sets the curvatures the momentum tunings need; :func:`scaled_regression` is the one
+data set both chapters train it on (features on four scales, κ = 100 for the default seed).
 """
 
 from __future__ import annotations
@@ -213,3 +214,25 @@ def fit_least_squares(X, y, steps: int, **sgd_kwargs) -> float:
         loss.backward()
         opt.step()
     return loss.item()
+
+
+def scaled_regression(seed: int = 0, n: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    """The least-squares data set of Chapters 3 and 4: ``n`` examples, 4 features on scales 1, 2, 4, 10.
+
+    ``X = Z · diag(1, 2, 4, 10)`` with ``Z`` standard normal (n×4) and
+    ``y = X w_true + 0.1 ε`` with ``w_true = (1, −1, 0.5, 0.2)`` and ``ε`` standard normal, all
+    drawn from ``np.random.default_rng(seed)`` (its own generator, so the data do not depend on
+    what a notebook drew before). Returned as float64 arrays ``X`` (n×4) and ``y`` (n,); the loss
+    ``½ mean((Xw − y)²)`` has the Hessian ``XᵀX/n``, whose eigenvalues are the curvatures the
+    momentum tunings need (:func:`fit_least_squares` trains on it).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 4:
+        raise ValueError(f"n must be an integer ≥ 4 (at least as many examples as features), got {n!r}")
+    gen = np.random.default_rng(seed)
+    scales = np.array([1.0, 2.0, 4.0, 10.0])
+    w_true = np.array([1.0, -1.0, 0.5, 0.2])
+    X = gen.standard_normal((n, 4)) * scales
+    y = X @ w_true + 0.1 * gen.standard_normal(n)
+    return X, y

@@ -156,3 +156,31 @@ def test_fit_least_squares_reaches_the_least_squares_minimum(least_squares):
 def test_fit_least_squares_rejects_bad_input(args, kwargs, message):
     with pytest.raises(ValueError, match=message):
         problems.fit_least_squares(*args, **kwargs)
+
+
+def test_scaled_regression_is_one_fixed_data_set_of_the_stated_model():
+    X, y = problems.scaled_regression()
+    assert X.shape == (500, 4) and y.shape == (500,) and X.dtype == y.dtype == np.float64
+    X2, y2 = problems.scaled_regression(seed=0)
+    assert np.array_equal(X, X2) and np.array_equal(y, y2), "the same seed gives the same data"
+    X3, _ = problems.scaled_regression(seed=1)
+    assert not np.array_equal(X, X3), "another seed gives other data"
+    gen = np.random.default_rng(0)  # drawn from its own generator, in this order
+    Z = gen.standard_normal((500, 4))
+    assert np.array_equal(X, Z * np.array([1.0, 2.0, 4.0, 10.0]))
+    assert np.array_equal(y, X @ np.array([1.0, -1.0, 0.5, 0.2]) + 0.1 * gen.standard_normal(500))
+    # the scales set the curvatures: column variances near 1, 4, 16, 100; least squares recovers w_true
+    assert np.allclose(X.var(axis=0), [1.0, 4.0, 16.0, 100.0], rtol=0.2)
+    w = np.linalg.lstsq(X, y, rcond=None)[0]
+    assert np.allclose(w, [1.0, -1.0, 0.5, 0.2], atol=0.03)
+    # the book quotes kappa = 100 for seed 0 (Chapters 3 and 4 print it)
+    lam = np.linalg.eigvalsh(X.T @ X / 500)
+    assert round(lam[-1] / lam[0]) == 100
+    assert problems.scaled_regression(n=10)[0].shape == (10, 4)
+
+
+@pytest.mark.parametrize("kwargs, message", [(dict(seed=-1), "seed must be"), (dict(seed=1.5), "seed must be"),
+                                             (dict(n=3), "n must be"), (dict(n=True), "n must be")])
+def test_scaled_regression_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        problems.scaled_regression(**kwargs)
