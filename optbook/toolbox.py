@@ -265,7 +265,7 @@ def paired_table(final: dict, reference: str, names, key: str, level: float = 0.
     For each of ``names`` it gives the mean difference, its ``level`` confidence interval, and
     the Bonferroni-adjusted interval for ``len(names)`` comparisons (each at the level
     ``1 − (1 − level) / len(names)``), so that all of them hold together with probability
-    ``level``. Raises ``ValueError`` for an unknown name or metric.
+    at least ``level``. Raises ``ValueError`` for an unknown name or metric.
     """
     names = list(names)
     if not names:
