@@ -306,6 +306,9 @@ def as_array(value, what: str) -> np.ndarray:
     if value is None:
         fail(f"{what} returned None: did you forget the `return` statement?",
              f"{what} 返回了 None：是不是忘了寫 `return`？")
+    if _torch_tensor(value) and value.ndim == 0:
+        fail(f"{what} returned a torch tensor of one number (0-d): return the number itself, float(t) or t.item()",
+             f"{what} 返回的是只含一個數的 torch 張量（0 維）：請返回這個數本身，即 float(t) 或 t.item()")
     if _torch_tensor(value):
         fail(f"{what} returned a torch tensor: return a NumPy array, e.g. t.detach().numpy()",
              f"{what} 返回的是 torch 張量：請返回 NumPy 數組，例如 t.detach().numpy()")
@@ -445,17 +448,216 @@ def close_path(got: np.ndarray, expected: np.ndarray, start, setting_en: str, se
     close(got, expected, f"the iterates ({setting_en})", rtol=rtol, atol=atol, what_zh=f"迭代點（{zh}）")
 
 
-def torch_path(name: str, w0, grads, lrs, **kwargs) -> np.ndarray:
+def torch_path(name: str, w0, grads, lrs, schedule: dict | None = None, **kwargs) -> np.ndarray:
     """The iterates of ``torch.optim.<name>([w], **kwargs)`` from ``w0`` fed ``grads`` in float64, with
-    ``lr = lrs[k]`` at step ``k``: the reference a lab's check compares the student's run with."""
+    ``lr = lrs[k]`` at step ``k``: the reference a lab's check compares the student's run with.
+    ``schedule`` changes other hyper-parameters the same way: ``{"eps": values}`` sets eps to
+    ``values[k]`` before step ``k``."""
     import torch
 
     p = torch.tensor(np.array(w0, dtype=float), requires_grad=True)
     opt = getattr(torch.optim, name)([p], lr=float(lrs[0]), **kwargs)
     path = []
-    for g, lr in zip(grads, lrs):
+    for k, (g, lr) in enumerate(zip(grads, lrs)):
         opt.param_groups[0]["lr"] = float(lr)
+        for key, values in (schedule or {}).items():
+            opt.param_groups[0][key] = float(values[k])
         p.grad = torch.tensor(np.array(g, dtype=float))
         opt.step()
         path.append(p.detach().numpy().copy())
     return np.array(path)
+
+
+# ---------------------------------------------------------------- functional steps (Labs 3 and 4)
+# A functional step takes the parameters w, the gradient g, the state arrays (and, in Lab 4, the step
+# count t) and returns the new w, the new states (and t + 1); the caller passes them back at the next step.
+def agree(a, b, rtol: float = 1e-9, atol: float = 1e-12) -> bool:
+    """Same shape and equal to the tolerance, NaN equal to NaN (a simulated mistake may produce NaN too);
+    False for what is not an array of numbers."""
+    try:
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def num(x: float) -> str:
+    """A hyper-parameter as the labs write it: 0.9, 0.001, 1e-8 (not 1e-08 or 0.0001)."""
+    return f"{x:.0e}".replace("e-0", "e-") if 0 < x < 1e-3 else f"{x:g}"
+
+
+def fixed(arg: str, given, constants, use: tuple[str, str], sym: str | None = None) -> dict:
+    """Mistakes: the argument ``arg`` ignored for a constant written into the code, one entry per constant.
+
+    The key ``("fixed", arg, c)`` tells :func:`simulator` to run with ``arg = c``; ``use`` says, in
+    both languages, what to use instead ("the argument eps", "self.eps"); ``sym`` is the symbol the
+    verdict names (ε for eps). A constant may be a number or a tuple (betas).
+    """
+    sym = sym or arg
+    out = {}
+    for c in constants:
+        if c != given:
+            shown, shown_given = ((str(tuple(c)), str(tuple(given))) if isinstance(c, tuple)
+                                  else (num(c), num(given)))
+            out[("fixed", arg, c)] = (
+                f"the {arg} passed in is not used: your steps are those of {sym} = {shown}, a constant written "
+                f"into your code, while this run passed {arg} = {shown_given}. Use {use[0]}",
+                f"傳入的 {arg} 沒有用上：你的步子對應的是 {sym} = {shown}，一個寫死在代碼裡的常數，"
+                f"而這次運行傳入的是 {arg} = {shown_given}。請使用{use[1]}")
+    return out
+
+
+def simulator(path: Callable, **kwargs) -> Callable:
+    """``simulate(m)``: ``path(mistake=m, **kwargs)``, or, for a key ``("fixed", arg, value)`` of
+    :func:`fixed`, ``path(**kwargs)`` with that one argument replaced."""
+    def simulate(m):
+        if isinstance(m, tuple) and m[0] == "fixed":
+            return path(**{**kwargs, m[1]: m[2]})
+        return path(mistake=m, **kwargs)
+    return simulate
+
+
+def remind(e: CheckFailed, hint: tuple[str, str]) -> None:
+    """Fail with the verdict ``e`` followed by ``hint``, the update to compare with."""
+    fail(f"{e.en.rstrip('. ')}. {hint[0]}", f"{(e.zh or e.en).rstrip('。 ')}。{hint[1]}")
+
+
+def unpack(out, name: str, names: tuple[str, ...]):
+    """``out`` if it is a tuple (or list) of the ``len(names)`` items ``names``, else the verdict."""
+    ret = "(" + ", ".join(names) + ")"
+    if out is None:
+        fail(f"{name} returned None: did you forget the `return` statement? Return {ret}",
+             f"{name} 返回了 None：是不是忘了寫 `return`？應返回 {ret}")
+    if not isinstance(out, (tuple, list)):
+        fail(f"{name} should return {ret}, got a single {type(out).__name__}",
+             f"{name} 應返回 {ret}，實際只得到一個 {type(out).__name__}")
+    if len(out) != len(names):
+        fail(f"{name} should return the {len(names)} items {ret}, got {len(out)}",
+             f"{name} 應返回 {ret} 這 {len(names)} 項，實際得到 {len(out)} 項")
+    return out
+
+
+def kept(name: str, arg: str, before, now, k: int, fix: tuple[str, str]) -> None:
+    """Fail if the argument ``arg`` no longer equals its copy ``before`` after step ``k``."""
+    if not same(now, before):
+        fail(f"{name} changed its argument {arg} in place at step {k}: {fix[0]}",
+             f"第 {k} 步 {name} 原地修改了傳入的參數 {arg}：{fix[1]}")
+
+
+def step_count(t, k: int, name: str) -> None:
+    """The step count a functional step returned after step ``k`` (the caller passed ``k − 1``) must be ``k``."""
+    import numbers
+
+    if isinstance(t, np.ndarray) and t.shape == ():
+        t = t.item()
+    if isinstance(t, bool) or not isinstance(t, numbers.Real) or t != int(t):
+        fail(f"{name} returned t = {t!r} at step {k}: t is the number of steps taken, an integer; after this step "
+             f"it is {k}. Return t + 1, last",
+             f"第 {k} 步 {name} 返回的 t 是 {t!r}：t 是已走的步數，應是整數；走完這一步應是 {k}。"
+             "請把 t + 1 作為返回值的最後一項")
+    if int(t) == k - 1:
+        fail(f"the step counter is never incremented: {name} returned the t passed in (t = {k - 1} at step {k}), so "
+             "the caller passes it back unchanged and your bias correction stays at that of t = 1 (the slip of a "
+             "well-known textbook's TensorFlow Adam). Increment it first, t = t + 1, correct with 1 − βᵗ, and "
+             "return the new t",
+             f"步數計數器從來沒有增加：{name} 返回的是傳進來的 t（第 {k} 步時 t = {k - 1}），調用者原樣傳回，"
+             "你的偏差修正就一直停在 t = 1 時的值（一本知名教材的 TensorFlow 版 Adam 就是這樣）。"
+             "請先加一，t = t + 1，用 1 − βᵗ 修正，再返回新的 t")
+    if int(t) != k:
+        fail(f"{name} returned t = {int(t)} after step {k}: t counts the steps taken, so after step {k} it is {k} "
+             "(the caller passes 0 at the first step; add 1 once per call)",
+             f"第 {k} 步後 {name} 返回的 t 是 {int(t)}：t 數的是已走的步數，第 {k} 步後應是 {k}"
+             "（第一步時調用者傳入 0；每次調用加 1，只加一次）")
+
+
+def run_steps(one: Callable, w0, states0, grads, lrs, name: str, names: tuple[str, ...],
+              fixes: tuple[tuple[str, str], tuple[str, str]], alias_fix: tuple[str, str] = ("return a new array",
+                                                                                          "請返回一個新數組"),
+              counted: bool = False, on_return: Callable | None = None, on_states: Callable | None = None):
+    """Feed ``grads`` to a functional step and return its iterates and the states after each step.
+
+    ``one(w, g, states, lr)`` returns ``(w, *states)``; with ``counted`` it is ``one(w, g, states, t, lr)``
+    returning ``(w, *states, t + 1)``, t = 0 at the first call, and the count returned is checked
+    (:func:`step_count`). ``names`` names the returned items. The gradient array itself is passed and
+    kept, so that changing it in place is caught, as is changing w in place (``fixes`` says what to do
+    instead, for w and for g) or returning a state that is g itself (``alias_fix``, in which ``{s}``
+    stands for the state's name). The states a step returns are passed back unchanged at the next step
+    (updating them in place is the student's right). ``on_return(k, out)`` runs on what step k returned,
+    before anything else is checked; ``on_states(k, w, states, given)`` once w and the states are
+    arrays of the right shape (``given``: the states passed in).
+    """
+    shape = np.shape(w0)
+    w = np.array(w0, dtype=float)
+    states = [np.array(s, dtype=float) for s in states0]
+    state_names = names[1:-1] if counted else names[1:]
+    t, path, history = 0, [], []
+    for k, (g, lr) in enumerate(zip(grads, lrs), start=1):
+        g = np.array(g, dtype=float)
+        w_in = w.copy()
+        given = [s.copy() for s in states]
+        w_before, g_before = snapshot(w_in), snapshot(g)
+        with np.errstate(all="ignore"):
+            out = one(w_in, g, tuple(states), t, float(lr)) if counted else one(w_in, g, tuple(states), lr)
+        out = unpack(out, name, names)
+        if on_return is not None:
+            on_return(k, out)
+        kept(name, "w", w_before, w_in, k, fixes[0])
+        kept(name, "g", g_before, g, k, fixes[1])
+        for s_name, s in zip(state_names, out[1:]):
+            if s is not None and shares_memory(s, g):
+                fail(f"at step {k} the {s_name} that {name} returned is the gradient array g itself (they share "
+                     f"memory): {alias_fix[0].format(s=s_name)}",
+                     f"第 {k} 步 {name} 返回的 {s_name} 就是梯度數組 g 本身（兩者共用內存）："
+                     f"{alias_fix[1].format(s=s_name)}")
+        if shares_memory(out[0], g):
+            fail(f"at step {k} the w that {name} returned is the gradient array g itself: return a new array",
+                 f"第 {k} 步 {name} 返回的 w 就是梯度數組 g 本身：請返回一個新數組")
+        w = as_array(out[0], f"the w that {name} returned at step {k}")
+        if w.shape != shape:
+            fail(f"at step {k} {name} returned w of shape {w.shape}, expected {shape}",
+                 f"第 {k} 步 {name} 返回的 w 形狀是 {w.shape}，應為 {shape}")
+        new = []
+        for s_name, s in zip(state_names, out[1:]):
+            if s is None:
+                fail(f"{name} returned {s_name} = None at step {k}: return the updated {s_name}; the caller passes "
+                     "it back to you at the next step",
+                     f"第 {k} 步 {name} 返回的 {s_name} 是 None：請返回更新後的 {s_name}，調用者下一步會把它傳回給你")
+            s = as_array(s, f"the {s_name} that {name} returned at step {k}")
+            if s.shape != shape:
+                fail(f"at step {k} {name} returned {s_name} of shape {s.shape}, expected {shape}",
+                     f"第 {k} 步 {name} 返回的 {s_name} 形狀是 {s.shape}，應為 {shape}")
+            new.append(s)
+        if counted:
+            step_count(out[-1], k, name)
+            t = k
+        states = new
+        if on_states is not None:
+            on_states(k, w, states, given)
+        path.append(w.copy())
+        history.append([s.copy() for s in states])
+    return np.array(path), history
+
+
+def diagnose(got, expected, start, mistakes: dict, simulate: Callable, setting: tuple[str, str],
+             hint: tuple[str, str], variants: dict | None = None, then: Callable | None = None) -> None:
+    """At a path that is not the expected one: the first simulated mistake it equals, else where it parts.
+
+    ``mistakes`` maps a mistake to its verdict (English, Chinese); ``simulate(m)`` is the path with
+    mistake ``m`` (see :func:`simulator`), and ``variants`` lists, for a mistake written in several
+    ways, the simulations that share its verdict. ``then()``, if given, runs when no mistake matched
+    (a lab's own diagnoses, such as a wrong state). Otherwise the verdict of :func:`close_path`
+    (where the run parts, and how: a sign, a factor, the worst entry) is followed by ``hint``, the
+    update to compare with, except for a near miss in float32, which says all there is to say.
+    """
+    variants = variants or {}
+    for key, (en, zh) in mistakes.items():
+        if any(agree(got, simulate(m)) for m in variants.get(key, (key,))):
+            fail(f"with {setting[0]}: {en}", f"在 {setting[1]} 時，{zh}")
+    if then is not None:
+        then()
+    try:
+        close_path(got, expected, start, *setting)
+    except CheckFailed as e:
+        if "float32" in e.en:
+            raise
+        remind(e, hint)

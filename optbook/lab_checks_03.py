@@ -40,24 +40,32 @@ from optbook.checks import (
     as_array,
     call,
     close,
-    close_path,
+    diagnose,
     distinct,
     fail,
     passed,
+    run_steps,
     same,
     shares_memory,
+    simulator,
     snapshot,
     torch_path,
 )
-
-
-def _agree(a, b, rtol: float = 1e-9, atol: float = 1e-12) -> bool:
-    """Same shape and equal to the tolerance, NaN equal to NaN (a simulated mistake may produce NaN too)."""
-    try:
-        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    except (TypeError, ValueError):
-        return False
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+from optbook.checks import (
+    agree as _agree,
+)
+from optbook.checks import (
+    fixed as _fixed,
+)
+from optbook.checks import (
+    kept as _kept,
+)
+from optbook.checks import (
+    num as _num,
+)
+from optbook.checks import (
+    remind as _remind,
+)
 
 
 def _gradients(seed: int, steps: int, dim: int, scale=1.0, shift: float = 0.0) -> np.ndarray:
@@ -78,64 +86,16 @@ def _setting(hyper: str, hyper_zh: str, lrs, at: int) -> tuple[str, str]:
             f"{hyper_zh}，lr = {lrs[0]:g}，第 {at} 步改為 {lrs[-1]:g}")
 
 
-def _fixed(arg: str, given: float, constants, use: tuple[str, str], sym: str | None = None) -> dict:
-    """Mistakes: the argument ``arg`` ignored for a constant written into the code, one entry per constant.
-
-    The key ``("fixed", arg, c)`` tells the simulation to run with ``arg = c``; ``use`` says, in
-    both languages, what to use instead ("the argument eps", "self.eps").
-    """
-    sym = sym or arg
-    out = {}
-    for c in constants:
-        if c != given:
-            out[("fixed", arg, c)] = (
-                f"the {arg} passed in is not used: your steps are those of {sym} = {_num(c)}, a constant written "
-                f"into your code, while this run passed {arg} = {_num(given)}. Use {use[0]}",
-                f"傳入的 {arg} 沒有用上：你的步子對應的是 {sym} = {_num(c)}，一個寫死在代碼裡的常數，"
-                f"而這次運行傳入的是 {arg} = {_num(given)}。請使用{use[1]}")
-    return out
-
-
-def _num(x: float) -> str:
-    """A hyper-parameter as the lab writes it: 0.9, 0.001, 1e-8 (not 1e-08 or 0.0001)."""
-    return f"{x:.0e}".replace("e-0", "e-") if 0 < x < 1e-3 else f"{x:g}"
-
-
-def _remind(e: CheckFailed, hint: tuple[str, str]) -> None:
-    """Fail with the verdict ``e`` followed by ``hint``, the update to compare with."""
-    en = e.en.rstrip(". ")
-    zh = (e.zh or e.en).rstrip("。 ")
-    fail(f"{en}. {hint[0]}", f"{zh}。{hint[1]}")
-
-
 # ---------------------------------------------------------------- running a functional step
 _W_FIX = ("return a new array, w - lr * ..., instead of updating w in place (`w -= ...`): the caller keeps the "
           "previous w",
           "請返回一個新數組 w - lr * ...，不要原地更新 w（`w -= ...`），因為調用者還保留著上一步的 w")
+_ALIAS_FIX = ("an in-place update of {s} at the next step would change the caller's gradient. Compute a new array "
+              "(g * g is one)",
+              "下一步原地更新 {s} 時會改掉調用者的梯度。請算出一個新數組（g * g 就是新數組）")
 _G_FIX = ("leave g as it is (no `g *= ...`, `g /= ...`, `g **= 2`) and compute g * g into a new array: the caller "
           "still holds its gradient",
           "不要改動 g（不要寫 `g *= ...`、`g /= ...`、`g **= 2`），g * g 要算到一個新數組裡：調用者手裡還拿著這個梯度")
-
-
-def _kept(name: str, arg: str, before, now, k: int, fix: tuple[str, str]) -> None:
-    """Fail if the argument ``arg`` no longer equals its copy ``before`` after step ``k``."""
-    if not same(now, before):
-        fail(f"{name} changed its argument {arg} in place at step {k}: {fix[0]}",
-             f"第 {k} 步 {name} 原地修改了傳入的參數 {arg}：{fix[1]}")
-
-
-def _unpack(out, name: str, names: tuple[str, ...]):
-    ret = "(" + ", ".join(names) + ")"
-    if out is None:
-        fail(f"{name} returned None: did you forget the `return` statement? Return {ret}",
-             f"{name} 返回了 None：是不是忘了寫 `return`？應返回 {ret}")
-    if not isinstance(out, (tuple, list)):
-        fail(f"{name} should return {ret}, got a single {type(out).__name__}",
-             f"{name} 應返回 {ret}，實際只得到一個 {type(out).__name__}")
-    if len(out) != len(names):
-        fail(f"{name} should return the {len(names)} items {ret}, got {len(out)}",
-             f"{name} 應返回 {ret} 這 {len(names)} 項，實際得到 {len(out)} 項")
-    return out
 
 
 def _order(out, first, name: str, names: tuple[str, ...]) -> None:
@@ -204,83 +164,31 @@ def _wrong_state(name: str, s_name: str, got, expected, given, spec: _State, k: 
 
 def _run(one, w0, states0, grads, lrs, name: str, names: tuple[str, ...], first=None, specs=None,
          setting: tuple[str, str] = ("", "")):
-    """Feed ``grads`` to a step ``one(w, g, states, lr)`` that returns ``(w, *states)``; the iterates and states.
+    """Feed ``grads`` to a step ``one(w, g, states, lr)`` that returns ``(w, *states)``; the iterates and states
+    (:func:`optbook.checks.run_steps`).
 
-    The gradient array itself is passed and kept, so that changing it in place is caught, as is
-    changing w in place or returning a state that is g itself. The states a step returns are
-    passed back unchanged at the next step (updating them in place is the student's right).
     ``first`` is the expected tuple after step 1, to recognise a return in the wrong order and,
     with ``specs`` (one :class:`_State` per state), a wrong state returned with a right w: the
     state passed back would make the *next* step wrong, and the verdict would speak of the step.
     ``setting`` names the run in that verdict.
     """
-    shape = np.shape(w0)
-    w = np.array(w0, dtype=float)
-    states = [np.array(s, dtype=float) for s in states0]
-    path, history = [], []
-    for k, (g, lr) in enumerate(zip(grads, lrs), start=1):
-        g = np.array(g, dtype=float)
-        w_in = w.copy()
-        given = [s.copy() for s in states]
-        w_before, g_before = snapshot(w_in), snapshot(g)
-        with np.errstate(all="ignore"):
-            out = one(w_in, g, tuple(states), lr)
-        out = _unpack(out, name, names)
+    def on_return(k, out):
         if k == 1 and first is not None:
             _order(out, first, name, names)
-        _kept(name, "w", w_before, w_in, k, _W_FIX)
-        _kept(name, "g", g_before, g, k, _G_FIX)
-        for s_name, s in zip(names[1:], out[1:]):
-            if s is not None and shares_memory(s, g):
-                fail(f"at step {k} the {s_name} that {name} returned is the gradient array g itself (they share "
-                     f"memory): an in-place update of {s_name} at the next step would change the caller's gradient. "
-                     f"Compute a new array (g * g is one)",
-                     f"第 {k} 步 {name} 返回的 {s_name} 就是梯度數組 g 本身（兩者共用內存）：下一步原地更新 "
-                     f"{s_name} 時會改掉調用者的梯度。請算出一個新數組（g * g 就是新數組）")
-        if shares_memory(out[0], g):
-            fail(f"at step {k} the w that {name} returned is the gradient array g itself: return a new array",
-                 f"第 {k} 步 {name} 返回的 w 就是梯度數組 g 本身：請返回一個新數組")
-        w = as_array(out[0], f"the w that {name} returned at step {k}")
-        if w.shape != shape:
-            fail(f"at step {k} {name} returned w of shape {w.shape}, expected {shape}",
-                 f"第 {k} 步 {name} 返回的 w 形狀是 {w.shape}，應為 {shape}")
-        new = []
-        for s_name, s in zip(names[1:], out[1:]):
-            if s is None:
-                fail(f"{name} returned {s_name} = None at step {k}: return the updated {s_name}; the caller passes "
-                     "it back to you at the next step",
-                     f"第 {k} 步 {name} 返回的 {s_name} 是 None：請返回更新後的 {s_name}，調用者下一步會把它傳回給你")
-            s = as_array(s, f"the {s_name} that {name} returned at step {k}")
-            if s.shape != shape:
-                fail(f"at step {k} {name} returned {s_name} of shape {s.shape}, expected {shape}",
-                     f"第 {k} 步 {name} 返回的 {s_name} 形狀是 {s.shape}，應為 {shape}")
-            new.append(s)
-        states = new
+
+    def on_states(k, w, states, given):
         if k == 1 and first is not None and specs is not None and _agree(w, first[0]):
             for s_name, s, e, s0, spec in zip(names[1:], states, first[1:], given, specs):
                 if not _agree(s, e):
                     _wrong_state(name, s_name, s, np.asarray(e, dtype=float), s0, spec, k, setting)
-        path.append(w.copy())
-        history.append([s.copy() for s in states])
-    return np.array(path), history
+
+    return run_steps(one, w0, states0, grads, lrs, name, names, (_W_FIX, _G_FIX), _ALIAS_FIX,
+                     on_return=on_return, on_states=on_states)
 
 
 def _diagnose(got, expected, w0, mistakes: dict, simulate, setting: tuple[str, str], hint: tuple[str, str]) -> None:
-    """At a path that is not the expected one: the first simulated mistake it equals, else where it parts.
-
-    Where no simulated mistake matches, the verdict of :func:`close_path` (where the run parts,
-    and how: a sign, a factor, the worst entry) is followed by ``hint``, the update to compare
-    with, except for a near miss in float32, which says all there is to say.
-    """
-    for key, (en, zh) in mistakes.items():
-        if any(_agree(got, simulate(m)) for m in _VARIANTS.get(key, (key,))):
-            fail(f"with {setting[0]}: {en}", f"在 {setting[1]} 時，{zh}")
-    try:
-        close_path(got, expected, w0, *setting)
-    except CheckFailed as e:
-        if "float32" in e.en:
-            raise
-        _remind(e, hint)
+    """:func:`optbook.checks.diagnose` with this lab's ways of writing one mistake."""
+    diagnose(got, expected, w0, mistakes, simulate, setting, hint, _VARIANTS)
 
 
 # Several ways of writing one mistake, simulated under one message.
@@ -294,15 +202,6 @@ _VARIANTS = {
 }
 
 _EPS_CONSTANTS = (1e-10, 1e-8, 1e-7, 1e-6)
-
-
-def _simulator(path, **kwargs):
-    """``simulate(m)`` for :func:`_diagnose`: ``path(mistake=m, **kwargs)``, or with one argument fixed."""
-    def simulate(m):
-        if isinstance(m, tuple) and m[0] == "fixed":
-            return path(**{**kwargs, m[1]: m[2]})
-        return path(mistake=m, **kwargs)
-    return simulate
 
 
 # ---------------------------------------------------------------- Exercise 1: Adagrad's step
@@ -429,7 +328,7 @@ def check_adagrad(adagrad_step) -> None:
         if not _agree(got, expected):
             mistakes = {**ADAGRAD_MISTAKES, **_fixed("eps", eps, _EPS_CONSTANTS, ("the argument eps", "參數 eps"),
                                                      "ε")}
-            _diagnose(got, expected, w0, mistakes, _simulator(adagrad_path, w0=w0, grads=grads, lrs=lrs, eps=eps),
+            _diagnose(got, expected, w0, mistakes, simulator(adagrad_path, w0=w0, grads=grads, lrs=lrs, eps=eps),
                       setting, ADAGRAD_HINT)
     passed(ex, "the steps match torch.optim.Adagrad with a large eps, with coordinates whose gradient is zero and "
                "with gradients from 1e-6 to 1e3, without touching w or g",
@@ -765,7 +664,7 @@ def check_rmsprop(rmsprop_step) -> None:
                            specs=[spec], setting=setting)
         expected = torch_path("RMSprop", w0, grads, lrs, alpha=alpha, eps=eps)
         if not _agree(got, expected):
-            simulate = _simulator(rmsprop_path, w0=w0, grads=grads, lrs=lrs, alpha=alpha, eps=eps)
+            simulate = simulator(rmsprop_path, w0=w0, grads=grads, lrs=lrs, alpha=alpha, eps=eps)
             # v/(1 − α) in the step takes the steps of α·v + g²; the v returned tells the two apart
             if _agree(got, simulate("no_one_minus_alpha")) and _agree([s[0] for s in states], _ema(grads, alpha)):
                 fail(f"with {setting[0]}: {BIAS_STUCK[0]}", f"在 {setting[1]} 時，{BIAS_STUCK[1]}")
@@ -1160,7 +1059,7 @@ def check_rmsprop_class(RMSprop) -> None:
                                                                  " self.eps，即傳給 RMSprop(...) 的 eps"), "ε"))
             mistakes.update(_fixed("alpha", alpha, (0.99,), ("self.alpha, the alpha given to RMSprop(...)",
                                                               " self.alpha，即傳給 RMSprop(...) 的 alpha"), "α"))
-            simulate = _simulator(rmsprop_full_path, w0=w0, grads=grads, lrs=lrs, alpha=alpha, eps=eps,
+            simulate = simulator(rmsprop_full_path, w0=w0, grads=grads, lrs=lrs, alpha=alpha, eps=eps,
                                   momentum=momentum, centered=centered)
             _diagnose(got, expected, w0, mistakes, simulate, setting, _full_hint(centered, momentum))
     passed(ex, "each object keeps its own state, and the four combinations of centered and momentum match "
@@ -1284,7 +1183,7 @@ def check_adadelta(adadelta_step) -> None:
                         **_fixed("eps", eps, _EPS_CONSTANTS, ("the argument eps", "參數 eps"), "ε"),
                         **_fixed("rho", rho, (0.9, 0.95), ("the argument rho", "參數 rho"), "ρ")}
             _diagnose(got, expected, w0, mistakes,
-                      _simulator(adadelta_path, w0=w0, grads=grads, lrs=lrs, rho=rho, eps=eps), setting,
+                      simulator(adadelta_path, w0=w0, grads=grads, lrs=lrs, rho=rho, eps=eps), setting,
                       ADADELTA_HINT)
     passed(ex, "the steps match torch.optim.Adadelta with lr = 0.5 and 1, with rho = 0.9 and 0.95, with eps = 1e-6 "
                "and 1e-3 and with gradients from 1e-2 to 100",

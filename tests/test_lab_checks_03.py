@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 
+import labkit
 import numpy as np
 import pytest
 import torch
@@ -23,27 +24,14 @@ import torch
 from optbook import lab_checks_03 as lab3
 from optbook.checks import CheckFailed
 
-from helpers import ROOT, load, markdown, source
+from helpers import ROOT, load, markdown
 
 LAB3 = "03-adagrad-rmsprop.ipynb"
 ALL = ["adagrad_step", "adagrad_rates", "rmsprop_step", "window", "half_life", "RMSprop", "adadelta_step"]
 
 
-def _defining_cell(nb: dict, name: str) -> str:
-    """The source of the code cell that defines function or class ``name``."""
-    for cell in nb["cells"]:
-        src = source(cell)
-        if cell["cell_type"] == "code" and (f"def {name}(" in src or f"class {name}:" in src):
-            return src
-    raise AssertionError(f"no cell defines {name}")
-
-
 def _namespace(folder: str) -> dict:
-    nb = load(ROOT / folder / LAB3)
-    ns = {"np": np}
-    for name in ALL:
-        exec(compile(_defining_cell(nb, name), f"{folder}/{LAB3}:{name}", "exec"), ns)
-    return ns
+    return labkit.namespace(LAB3, folder, ALL, {"np": np})
 
 
 SOL = _namespace("solutions")
@@ -837,79 +825,12 @@ def _run_check(exercise, answer):
     return check(answer)
 
 
-WRONG = [(ex, i) for ex, (_, _, wrongs, _) in EXERCISES.items() for i in range(len(wrongs))]
-RIGHT = [(ex, i) for ex, (_, _, _, rights) in EXERCISES.items() for i in range(len(rights))]
-
-
-def test_every_lab_exercise_is_covered():
-    nb = load(ROOT / "solutions" / LAB3)
-    code = [source(c) for c in nb["cells"] if c["cell_type"] == "code"]
-    marked = [src for src in code if "# BEGIN SOLUTION" in src]
-    assert len(marked) == len(EXERCISES), "one proof per exercise of the lab"
-    for (check, names, _, _), src in zip(EXERCISES.values(), marked):
-        for name in names:
-            assert f"def {name}(" in src or f"class {name}:" in src, f"the exercises are proved in order: {name}"
-        check_name = check.__name__ if check else "check_memory"
-        calls = [s for s in code if f"check.{check_name}({', '.join(names)})" in s]
-        assert len(calls) == 1, f"the notebook calls check.{check_name} once, after the exercise"
-    checks = sorted(n for n in dir(lab3) if n.startswith("check_"))
-    assert checks == sorted((c.__name__ if c else "check_memory") for c, _, _, _ in EXERCISES.values())
-
-
-def test_enough_mistakes_per_exercise():
-    for ex, (_, _, wrongs, rights) in EXERCISES.items():
-        assert len(wrongs) >= 8 and len(rights) >= 2, ex
-
-
-@pytest.mark.parametrize("exercise", list(EXERCISES))
-def test_check_fails_on_the_stub(exercise, stub):
-    _, names, _, _ = EXERCISES[exercise]
-    lab = load(ROOT / "labs" / LAB3)
-    assert "NotImplementedError" in _defining_cell(lab, names[0])
-    answer = tuple(stub[n] for n in names) if exercise == "memory" else stub[names[0]]
-    with pytest.raises(CheckFailed, match="is not done yet") as info:
-        _run_check(exercise, answer)
-    assert "還沒有完成" in info.value.zh
-
-
-@pytest.mark.parametrize("exercise, i", WRONG, ids=[f"{e}-{i}" for e, i in WRONG])
-def test_wrong_answer_is_named_in_both_languages(exercise, i, capsys):
-    wrong, en, zh = EXERCISES[exercise][2][i]
-    with pytest.raises(CheckFailed) as info:
-        _run_check(exercise, wrong)
-    assert info.value.zh is not None and str(info.value) == f"{info.value.en}\n{info.value.zh}"
-    assert re.search(en, info.value.en), info.value.en
-    assert zh in info.value.zh, info.value.zh
-    assert capsys.readouterr().out == "", "a failing check prints no ✓"
-
-
-def test_each_wrong_answer_has_its_own_message():
-    """Within an exercise, answers with different mistakes get different messages (the same message only for
-    two ways of writing one mistake, which the table marks by giving them the same phrases)."""
-    for exercise, (_, _, wrongs, _) in EXERCISES.items():
-        seen = {}
-        for wrong, en, zh in wrongs:
-            with pytest.raises(CheckFailed) as info:
-                _run_check(exercise, wrong)
-            seen.setdefault(info.value.en, set()).add((en, zh))
-        for message, phrases in seen.items():
-            assert len(phrases) == 1, f"{exercise}: one message for different mistakes: {message}"
-
-
-@pytest.mark.parametrize("exercise", list(EXERCISES))
-def test_check_passes_on_the_solution(exercise, capsys):
-    _, names, _, _ = EXERCISES[exercise]
-    answer = tuple(SOL[n] for n in names) if exercise == "memory" else SOL[names[0]]
-    _run_check(exercise, answer)
-    out = capsys.readouterr().out.splitlines()
-    assert len(out) == 2 and out[0].startswith("✓ Exercise") and out[1].startswith("✓ 練習")
-
-
-@pytest.mark.parametrize("exercise, i", RIGHT, ids=[f"{e}-{i}" for e, i in RIGHT])
-def test_correct_alternative_passes(exercise, i, capsys):
-    _run_check(exercise, EXERCISES[exercise][3][i])
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("✓ Exercise") and out[1].startswith("✓ 練習")
+# The standard tests (tests/labkit.py): the stub fails, each wrong answer gets its own message in both
+# languages, the solution and the alternatives pass.
+labkit.standard_tests(
+    globals(), lab=LAB3, module=lab3, exercises=EXERCISES, solution=SOL, run_check=_run_check,
+    answer_from=lambda ns, ex: tuple(ns[n] for n in EXERCISES[ex][1]) if ex == "memory" else ns[EXERCISES[ex][1][0]],
+    check_name=lambda ex: EXERCISES[ex][0].__name__ if EXERCISES[ex][0] else "check_memory")
 
 
 # ---------------------------------------------------------------- the simulations behind the diagnoses
