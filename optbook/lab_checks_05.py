@@ -38,7 +38,7 @@ import warnings
 
 import numpy as np
 
-from optbook.checks import as_array, call, close, distinct, fail, passed, same, snapshot
+from optbook.checks import agree, as_array, call, close, distinct, fail, num, passed, same, snapshot
 
 __all__ = [
     "schedule_variant",
@@ -55,18 +55,6 @@ __all__ = [
     "loop_variant",
     "rates_used",
 ]
-
-
-def _agree(a, b, rtol: float = 1e-9, atol: float = 1e-12) -> bool:
-    try:
-        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    except (TypeError, ValueError):
-        return False
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
-
-
-def _num(x: float) -> str:
-    return f"{x:.0e}".replace("e-0", "e-") if 0 < x < 1e-3 else f"{x:g}"
 
 
 def _plain(value):
@@ -87,7 +75,7 @@ SCHEDULE_CASES = [
 
 def _case_text(case) -> tuple[str, str]:
     peak, warmup, total, s, m = case
-    text = f"peak = {_num(peak)}, warmup = {warmup}, total = {total}, start_factor = {_num(s)}, eta_min = {_num(m)}"
+    text = f"peak = {num(peak)}, warmup = {warmup}, total = {total}, start_factor = {num(s)}, eta_min = {num(m)}"
     return text, text.replace(", ", "，")
 
 
@@ -211,12 +199,12 @@ def check_schedule(warmup_cosine) -> None:
         got = np.array([_rate(call(warmup_cosine, k, peak, warmup, total, s, m, exercise=ex), "warmup_cosine", k)
                         for k in range(total)])
         expected = torch_rates(*case)
-        if _agree(got, expected, rtol=1e-9, atol=1e-15 * peak):
+        if agree(got, expected, rtol=1e-9, atol=1e-15 * peak):
             continue
         en_case, zh_case = _case_text(case)
         for key, (en, zh) in SCHEDULE_MISTAKES.items():
-            if _agree(got, [schedule_variant(k, *case, mistake=key) for k in range(total)], atol=1e-15 * peak):
-                values = {"last": f"{got[-1]:.3g}", "expected_last": f"{expected[-1]:.3g}", "eta_min": _num(m)}
+            if agree(got, [schedule_variant(k, *case, mistake=key) for k in range(total)], atol=1e-15 * peak):
+                values = {"last": f"{got[-1]:.3g}", "expected_last": f"{expected[-1]:.3g}", "eta_min": num(m)}
                 fail(f"with {en_case}: {en.format(**values)}", f"（{zh_case}）{zh.format(**values)}")
         k = int(np.argmax(~np.isclose(got, expected, rtol=1e-9, atol=1e-15 * peak)))
         phase_en, phase_zh = ("warm-up", "預熱階段") if k < warmup else ("cosine phase", "餘弦階段")
@@ -394,7 +382,7 @@ def check_clip(clip_grad_norm) -> None:
         c = _common_factor(got, grads)
         lo, hi = _accepted_factors(total, max_norm)
         right = (c is not None and lo * (1 - 1e-12) <= c <= hi * (1 + 1e-12)) or \
-            all(_agree(a, b) for a, b in zip(got, expected)) or all(_agree(a, b) for a, b in zip(got, exact))
+            all(agree(a, b) for a, b in zip(got, expected)) or all(agree(a, b) for a, b in zip(got, exact))
         runs.append((grads, max_norm, setting, arrays, got, returned, expected, total, right))
     wrong = [r for r in runs if not r[-1]]
     if wrong:
@@ -413,7 +401,7 @@ def check_clip(clip_grad_norm) -> None:
                  "請原地縮放每個數組，g *= coef（或 np.multiply(g, coef, out=g)），就像 clip_grad_norm_ "
                  "對每個 p.grad 所做的那樣")
         for key, (en, zh) in CLIP_MISTAKES.items():
-            if all(any(all(_agree(a, b) for a, b in zip(got, clip_variant(grads, max_norm, key, exact=x)[0]))
+            if all(any(all(agree(a, b) for a, b in zip(got, clip_variant(grads, max_norm, key, exact=x)[0]))
                        for x in (True, False))
                    for grads, max_norm, _, _, got, *_ in runs):
                 fail(f"with {en_case}: {en}", f"（{zh_case}）{zh}")
@@ -607,15 +595,15 @@ def check_accumulation(accumulate_gradients) -> None:
                  "backward()")
         got = _grad_vector(model)
         expected = full_batch_gradient(sizes)
-        if _agree(got, expected) and passes[0] != m:
+        if agree(got, expected) and passes[0] != m:
             fail(f"with {en_case}: p.grad holds the right gradient, but autograd computed it {passes[0]} times for "
                  f"{m} micro-batches: run one forward pass and one backward() per micro-batch, no more, no fewer",
                  f"（{zh_case}）p.grad 裡的梯度是對的，但 {m} 個微批量 autograd 卻算了 {passes[0]} 次梯度："
                  "每個微批量恰好做一次前向計算和一次 backward()")
-        if _agree(got, expected):
+        if agree(got, expected):
             continue
         for key, (en, zh) in ACCUM_MISTAKES.items():
-            if any(_agree(got, accumulation_variant(sizes, m)) for m in _ACCUM_VARIANTS.get(key, (key,))):
+            if any(agree(got, accumulation_variant(sizes, m)) for m in _ACCUM_VARIANTS.get(key, (key,))):
                 fail(f"with {en_case}: {en}", f"（{zh_case}）{zh}")
         close(got, expected, f"the accumulated gradient ({en_case})", rtol=1e-9, atol=1e-12,
               what_zh=f"累積的梯度（{zh_case}）")
@@ -760,13 +748,13 @@ def check_resume(save_checkpoint, load_checkpoint) -> None:
     for at, (en_case, zh_case) in RESUME_AT:
         lrs, params = resumed_run(save_checkpoint, load_checkpoint, at, ex)
         exp_lrs, exp_params = resume_variant(at)
-        if _agree(lrs, exp_lrs) and _agree(params, exp_params):
+        if agree(lrs, exp_lrs) and agree(params, exp_params):
             continue
         for key, (en, zh) in RESUME_MISTAKES.items():
             m_lrs, m_params = resume_variant(at, key)
-            if _agree(lrs, m_lrs) and _agree(params, m_params):
+            if agree(lrs, m_lrs) and agree(params, m_params):
                 fail(f"{en_case}: {en}", f"{zh_case}：{zh}")
-        if not _agree(lrs, exp_lrs):
+        if not agree(lrs, exp_lrs):
             k = int(np.argmax(~np.isclose(lrs, exp_lrs, rtol=1e-9, atol=1e-15)))
             a, e = distinct(lrs[k], exp_lrs[k])
             fail(f"{en_case}: at step {at + k}, step {k + 1} after resuming, the rate is {a}, expected {e}: load "
@@ -905,7 +893,7 @@ def check_training_loop(train) -> None:
              f"{LOOP['batches']} batches, {LOOP['epochs']} epochs",
              f"你的循環調用了 {len(got)} 次 optimizer.step()，應為 {n} 次：每個批量一步，共 "
              f"{LOOP['batches']} 個批量、{LOOP['epochs']} 個輪次")
-    if _agree(got, expected) and _agree(params, exp_params):
+    if agree(got, expected) and agree(params, exp_params):
         passed(ex, f"the {n} steps use the intended rates lr(0), lr(1), …, lr({n - 1}), from the warm-up's first "
                    "value, and the parameters match the intended loop's",
                f"{n} 步用的正是預定的學習率 lr(0)、lr(1)、…、lr({n - 1})，從預熱的第一個值開始；"
@@ -914,10 +902,10 @@ def check_training_loop(train) -> None:
     for key, (en, zh) in LOOP_MISTAKES.items():
         for m in _LOOP_VARIANTS.get(key, (key,)):
             m_rates, m_params = loop_variant(m)
-            if _agree(got, m_rates) and _agree(params, m_params):
+            if agree(got, m_rates) and agree(params, m_params):
                 values = {"first": f"{got[0]:.4g}", "intended": f"{expected[0]:.4g}"}
                 fail(en.format(**values), zh.format(**values))
-    if not _agree(got, expected):
+    if not agree(got, expected):
         k = int(np.argmax(~np.isclose(got, expected, rtol=1e-9, atol=1e-15)))
         a, e = distinct(got[k], expected[k])
         fail(f"at step {k} your loop used the rate {a}, the schedule intended {e}: at every batch, zero_grad(), "

@@ -16,34 +16,23 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-import re
 
+import labkit
 import numpy as np
 import pytest
 import torch
 
 from optbook import lab_checks_05 as lab5
-from optbook.checks import CheckFailed
+from optbook.checks import CheckFailed, agree
 
-from helpers import ROOT, load, markdown, source
+from helpers import ROOT, load, markdown
 
 LAB5 = "05-schedules.ipynb"
 ALL = ["warmup_cosine", "clip_grad_norm", "accumulate_gradients", "save_checkpoint", "train"]
 
 
-def _defining_cell(nb: dict, name: str) -> str:
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "code" and f"def {name}(" in source(cell):
-            return source(cell)
-    raise AssertionError(f"no cell defines {name}")
-
-
 def _namespace(folder: str) -> dict:
-    nb = load(ROOT / folder / LAB5)
-    ns = {"np": np, "torch": torch, "math": math}
-    for name in ALL:
-        exec(compile(_defining_cell(nb, name), f"{folder}/{LAB5}:{name}", "exec"), ns)
-    return ns
+    return labkit.namespace(LAB5, folder, ALL, {"np": np, "torch": torch, "math": math})
 
 
 SOL = _namespace("solutions")
@@ -412,8 +401,9 @@ def save_none(model, optimizer, scheduler):
 
 
 RESUME_WRONG = [
-    ((_save(), _load(scheduler=False)), r"saved after 2 steps, in the warm-up: after resuming, the first rate is right "
-     r"\(the optimizer's state holds the current lr\), but the next ones go astray", "調度器沒有加載"),
+    # not loading and not saving the scheduler are one mistake written two ways: the same phrases
+    ((_save(), _load(scheduler=False)), r"the scheduler was not loaded, so it counts its steps from 0 again",
+     "調度器沒有加載"),
     ((_save(scheduler=False), _load()), r"the scheduler was not loaded, so it counts its steps from 0 again",
      "調度器沒有加載"),
     ((_save(), _load(optimizer=False, scheduler=False)), r"the rates restart the warm-up from start_factor·peak",
@@ -483,7 +473,9 @@ def _loop(order="right", per_batch=1, per_epoch=0, before=0, zero="before", epoc
 LOOP_WRONG = [
     (_loop(order="scheduler_first"), r"your loop uses each rate one step early: the first step already has the rate "
      r"of step 1", "把每個學習率都提前了一步使用"),
-    (_loop(before=1), r"your loop uses each rate one step early", "把每個學習率都提前了一步使用"),
+    # the wrong order and one scheduler step before the loop are one mistake written two ways: the same phrases
+    (_loop(before=1), r"your loop uses each rate one step early: the first step already has the rate "
+     r"of step 1", "把每個學習率都提前了一步使用"),
     (_loop(per_batch=0, per_epoch=1), r"your loop steps the scheduler once per epoch", "每個輪次才調用一次"),
     (_loop(per_epoch=1), r"after every batch and once more at the end of each epoch", "每個輪次結束時又多調用一次"),
     (_loop(per_batch=0, epoch_start=1), r"once per epoch, at the start of the epoch: .* the rate of step 1 \(0\.04, "
@@ -541,78 +533,21 @@ def _run(exercise, answer):
     return check(*answer) if len(names) > 1 else check(answer)
 
 
-def test_every_lab_exercise_is_covered():
-    nb = load(ROOT / "solutions" / LAB5)
-    code = [source(c) for c in nb["cells"] if c["cell_type"] == "code"]
-    marked = [src for src in code if "# BEGIN SOLUTION" in src]
-    assert len(marked) == len(EXERCISES), "one proof per exercise of the lab"
-    for (check, names, _, _), src in zip(EXERCISES.values(), marked):
-        assert all(f"def {n}(" in src for n in names), f"the exercises are proved in order: {names}"
-        assert sum(f"check.{check.__name__}({', '.join(names)})" in s for s in code) == 1, check.__name__
-    checks = sorted(n for n in dir(lab5) if n.startswith("check_"))
-    assert checks == sorted(c.__name__ for c, _, _, _ in EXERCISES.values())
-
-
-def test_enough_mistakes_per_exercise():
-    for ex, (_, _, wrongs, rights) in EXERCISES.items():
-        assert len(wrongs) >= 8 and len(rights) >= 2, ex
-
-
-@pytest.mark.parametrize("exercise", list(EXERCISES))
-def test_check_fails_on_the_stub(exercise, stub):
-    check, names, _, _ = EXERCISES[exercise]
-    for name in names:
-        assert "NotImplementedError" in _defining_cell(load(ROOT / "labs" / LAB5), name)
-    with pytest.raises(CheckFailed, match="is not done yet") as info:
-        _run(exercise, tuple(stub[n] for n in names) if len(names) > 1 else stub[names[0]])
-    assert "還沒有完成" in info.value.zh
-
-
 def test_the_second_function_of_exercise_4_is_checked_too(stub):
     """The stub of load_checkpoint alone (save_checkpoint written) is not done either."""
     with pytest.raises(CheckFailed, match="is not done yet"):
         lab5.check_resume(SOL["save_checkpoint"], stub["load_checkpoint"])
 
 
-@pytest.mark.parametrize("exercise, i", WRONG, ids=[f"{e}-{i}" for e, i in WRONG])
-def test_wrong_answer_is_named_in_both_languages(exercise, i, capsys):
-    _, _, wrongs, _ = EXERCISES[exercise]
-    wrong, en, zh = wrongs[i]
-    with pytest.raises(CheckFailed) as info:
-        _run(exercise, wrong)
-    assert info.value.zh is not None and str(info.value) == f"{info.value.en}\n{info.value.zh}"
-    assert re.search(en, info.value.en), info.value.en
-    assert zh in info.value.zh, info.value.zh
-    assert capsys.readouterr().out == "", "a failing check prints no ✓"
+def _answer(ns, exercise):
+    names = EXERCISES[exercise][1]
+    return tuple(ns[n] for n in names) if len(names) > 1 else ns[names[0]]
 
 
-def test_each_wrong_answer_has_its_own_message():
-    """Within an exercise, answers with different mistakes get different messages (the same message only for
-    two ways of writing one mistake, which the table marks by giving them the same phrases)."""
-    for exercise, (_, _, wrongs, _) in EXERCISES.items():
-        seen = {}
-        for wrong, _en, zh in wrongs:
-            with pytest.raises(CheckFailed) as info:
-                _run(exercise, wrong)
-            seen.setdefault(info.value.en, set()).add(zh)
-        for message, phrases in seen.items():
-            assert len(phrases) == 1, f"{exercise}: one message for different mistakes: {message}"
-
-
-@pytest.mark.parametrize("exercise", list(EXERCISES))
-def test_check_passes_on_the_solution(exercise, capsys):
-    _, names, _, _ = EXERCISES[exercise]
-    _run(exercise, tuple(SOL[n] for n in names) if len(names) > 1 else SOL[names[0]])
-    out = capsys.readouterr().out.splitlines()
-    assert len(out) == 2 and out[0].startswith("✓ Exercise") and out[1].startswith("✓ 練習")
-
-
-@pytest.mark.parametrize("exercise, i", RIGHT, ids=[f"{e}-{i}" for e, i in RIGHT])
-def test_correct_alternative_passes(exercise, i, capsys):
-    _, _, _, rights = EXERCISES[exercise]
-    _run(exercise, rights[i])
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("✓ Exercise") and out[1].startswith("✓ 練習")
+# The standard tests (tests/labkit.py): every exercise proved in order, the stub fails, each wrong answer gets
+# its own message in both languages, the solution and the alternatives pass.
+labkit.standard_tests(globals(), lab=LAB5, module=lab5, exercises=EXERCISES, solution=SOL, run_check=_run,
+                      answer_from=_answer)
 
 
 # ---------------------------------------------------------------- the references and the simulations
@@ -629,7 +564,7 @@ def test_the_schedule_formula_is_torchs_sequential_lr():
 
 def test_each_schedule_mistake_differs_from_torch():
     for m in lab5.SCHEDULE_MISTAKES:
-        assert any(not lab5._agree(lab5.torch_rates(*c), [lab5.schedule_variant(k, *c, mistake=m) for k in range(c[2])])
+        assert any(not agree(lab5.torch_rates(*c), [lab5.schedule_variant(k, *c, mistake=m) for k in range(c[2])])
                    for c in lab5.SCHEDULE_CASES), m
 
 
@@ -648,25 +583,25 @@ def test_the_clip_reference_is_torch_and_both_forms_are_told_apart_by_the_tolera
 def test_each_clip_mistake_differs_and_the_small_gradient_is_needed():
     cases = lab5._clip_cases()
     for m in lab5.CLIP_MISTAKES:
-        assert any(not all(lab5._agree(a, b) for a, b in zip(lab5.clip_variant(g, mx, m)[0], lab5.torch_clip(g, mx)[0]))
+        assert any(not all(agree(a, b) for a, b in zip(lab5.clip_variant(g, mx, m)[0], lab5.torch_clip(g, mx)[0]))
                    for g, mx, _ in cases), m
     g, mx, _ = cases[1]  # below the threshold: only there does the missing clamp show
     assert _total(g) < mx
     for g, mx, _ in (cases[0], cases[2]):
         no_clamp, clipped = lab5.clip_variant(g, mx, "no_clamp")[0], lab5.torch_clip(g, mx)[0]
-        assert all(lab5._agree(a, b) for a, b in zip(no_clamp, clipped))
+        assert all(agree(a, b) for a, b in zip(no_clamp, clipped))
 
 
 def test_the_accumulation_simulations():
     for sizes, _ in lab5.ACCUM_CASES:
-        assert lab5._agree(lab5.accumulation_variant(sizes), lab5.full_batch_gradient(sizes))
+        assert agree(lab5.accumulation_variant(sizes), lab5.full_batch_gradient(sizes))
     equal, short = (s for s, _ in lab5.ACCUM_CASES)
-    assert lab5._agree(lab5.accumulation_variant(equal, "count"), lab5.full_batch_gradient(equal))  # equal sizes: 1/M
-    assert not lab5._agree(lab5.accumulation_variant(short, "count"), lab5.full_batch_gradient(short))
+    assert agree(lab5.accumulation_variant(equal, "count"), lab5.full_batch_gradient(equal))  # equal sizes: 1/M
+    assert not agree(lab5.accumulation_variant(short, "count"), lab5.full_batch_gradient(short))
     no_div = lab5.accumulation_variant(equal, "no_division")
     assert np.allclose(no_div, len(equal) * lab5.full_batch_gradient(equal), rtol=1e-12)
     for m in ["stale", "last_only", "last_only_count", "last_only_none", "by_total", "size_only"]:
-        assert not lab5._agree(lab5.accumulation_variant(equal, m), lab5.full_batch_gradient(equal)), m
+        assert not agree(lab5.accumulation_variant(equal, m), lab5.full_batch_gradient(equal)), m
 
 
 def _uninterrupted():
@@ -685,7 +620,7 @@ def test_a_right_resume_is_a_run_never_stopped_and_each_mistake_differs():
         assert np.array_equal(r_lrs, lrs[at:]) and np.allclose(r_params, params, rtol=1e-13, atol=0)
         for m in lab5.RESUME_MISTAKES:
             m_lrs, m_params = lab5.resume_variant(at, m)
-            assert not (lab5._agree(m_lrs, r_lrs) and lab5._agree(m_params, r_params)), (at, m)
+            assert not (agree(m_lrs, r_lrs) and agree(m_params, r_params)), (at, m)
     assert lab5.RESUME_AT[0][0] < lab5.RUN["warmup"] < lab5.RESUME_AT[1][0]  # saved in the warm-up and after it
 
 
@@ -705,16 +640,16 @@ def test_the_loop_simulations():
     per_epoch, _ = lab5.loop_variant("per_epoch")
     assert np.allclose(per_epoch, np.repeat(intended[: lab5.LOOP["epochs"]], lab5.LOOP["batches"]), rtol=1e-12)
     for m in ["both", "twice", "never"]:
-        assert not lab5._agree(lab5.loop_variant(m)[0], rates), m
+        assert not agree(lab5.loop_variant(m)[0], rates), m
     for m in ["no_zero_grad", "zero_after_backward"]:
         m_rates, m_params = lab5.loop_variant(m)
-        assert lab5._agree(m_rates, rates) and not lab5._agree(m_params, lab5.loop_variant()[1]), m
+        assert agree(m_rates, rates) and not agree(m_params, lab5.loop_variant()[1]), m
 
 
 def test_the_buggy_loop_of_the_lab_is_the_off_by_one_and_torch_warns():
     nb = load(ROOT / "solutions" / LAB5)
     ns = {"np": np, "torch": torch}
-    exec(compile(_defining_cell(nb, "train_buggy").split("\n\n\nused")[0], "train_buggy", "exec"), ns)
+    exec(compile(labkit.defining_cell(nb, "train_buggy").split("\n\n\nused")[0], "train_buggy", "exec"), ns)
     used, intended, warned = lab5.rates_used(ns["train_buggy"])
     assert np.allclose(used[:-1], intended[1:], rtol=1e-12)
     assert any("before `optimizer.step()`" in w for w in warned)
@@ -770,7 +705,7 @@ def test_the_accumulation_check_counts_one_backward_per_micro_batch():
         for sizes, _ in lab5.ACCUM_CASES:
             model, batches = lab5._linear(4, 2, 31), lab5._batches(32, sizes, 4, 2)
             answer(model, torch.nn.MSELoss(), batches)
-            assert lab5._agree(lab5._grad_vector(model), lab5.full_batch_gradient(sizes))
+            assert agree(lab5._grad_vector(model), lab5.full_batch_gradient(sizes))
 
 
 def test_the_new_simulated_mistakes_differ_from_torch():
