@@ -7,6 +7,9 @@
   stretches; the token frequencies are heavy-tailed (Zipf-like), as in real language. The
   text is a frozen snapshot shipped in this package (:func:`pydoc_topics`), not the
   ``pydoc_data`` module of the running Python, which every Python release regenerates.
+* :func:`mnist1d` — MNIST-1D (Greydanus & Steinbach), 5,000 one-dimensional signals of ten
+  classes on which linear models, MLPs and CNNs differ widely; frozen from the ``mnist1d``
+  package, split afresh per seed, optionally with a fraction of its training labels flipped.
 * :func:`unigram_loss` — the cross-entropy of the best model that ignores context, the
   baseline a language model must beat.
 """
@@ -91,6 +94,63 @@ class Corpus:
 # The documentation topics of CPython 3.11.7 (``pydoc_data.topics.topics``, 79 topics), as
 # JSON, xz-compressed; see corpus/README.md for the source and the licence. The hash is of
 # the decompressed text, so a re-compressed file with the same documents is still valid.
+MNIST1D_SNAPSHOT = Path(__file__).resolve().parent / "corpus" / "mnist1d-0.0.2.post1.xz"
+MNIST1D_SHA256 = "031e3042190ccdb6e80cbbbdab9932a8f4888314d20bbbed536861a09ec9b2a3"
+MNIST1D_SHAPE = (5000, 40)
+
+
+def mnist1d_bytes(x: np.ndarray, y: np.ndarray) -> bytes:
+    """The frozen layout: the signals as little-endian float32, row by row, then the labels as bytes."""
+    if x.shape != MNIST1D_SHAPE or y.shape != MNIST1D_SHAPE[:1]:
+        raise ValueError(f"expected {MNIST1D_SHAPE} signals and {MNIST1D_SHAPE[0]} labels, got {x.shape}, {y.shape}")
+    return x.astype("<f4").tobytes() + y.astype("u1").tobytes()
+
+
+def mnist1d_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-1D's 5,000 signals (float32, 5000 × 40) and labels (0–9), frozen from ``mnist1d`` 0.0.2.post1.
+
+    The data set of Greydanus & Steinbach: ten 1-D templates, padded, scaled, translated,
+    sheared and noised, 40 values each, standardized over the whole set; in the package's
+    order (its first 4,000 are its training split). Frozen by ``tools/freeze_mnist1d.py``.
+    """
+    raw = lzma.decompress(MNIST1D_SNAPSHOT.read_bytes())
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != MNIST1D_SHA256:
+        raise RuntimeError(f"{MNIST1D_SNAPSHOT.name} is not the book's snapshot (sha256 {digest}): reinstall optbook")
+    n, d = MNIST1D_SHAPE
+    x = np.frombuffer(raw[: 4 * n * d], dtype="<f4").reshape(n, d).astype(np.float32)
+    y = np.frombuffer(raw[4 * n * d :], dtype="u1").astype(np.int64)
+    return x, y
+
+
+def mnist1d(seed: int, sizes: tuple[int, int, int] = (3000, 1000, 1000), label_noise: float = 0.0) -> dict[str, Split]:
+    """MNIST-1D as ``{"train", "val", "test"}`` splits of 1×40 signals, drawn afresh for each ``seed``.
+
+    Each seed is another random partition of the 5,000 signals (so that intervals over seeds
+    include the noise of the data split, not only of the initial weights); ``label_noise`` is
+    the fraction of *training* labels replaced by a different class drawn uniformly (the
+    validation and test labels stay clean), the same labels for the same seed.
+    """
+    sizes = tuple(int(s) for s in sizes)
+    if len(sizes) != 3 or min(sizes) < 1 or sum(sizes) > MNIST1D_SHAPE[0]:
+        raise ValueError(f"sizes must be three positive integers adding up to at most 5000, got {sizes!r}")
+    if not 0.0 <= label_noise < 1.0:
+        raise ValueError(f"label_noise must be a fraction in [0, 1), got {label_noise!r}")
+    x, y = mnist1d_arrays()
+    rng = np.random.default_rng([SPLIT_SEED, int(seed)])
+    order = rng.permutation(len(y))
+    x, y = x[order][:, None, :], y[order].copy()
+    a, b, c = sizes
+    if label_noise:
+        flip = rng.permutation(a)[: round(label_noise * a)]
+        y[flip] = (y[flip] + rng.integers(1, 10, size=len(flip))) % 10  # another class, uniformly
+    return {
+        "train": Split(x[:a], y[:a]),
+        "val": Split(x[a : a + b], y[a : a + b]),
+        "test": Split(x[a + b : a + b + c], y[a + b : a + b + c]),
+    }
+
+
 PYDOC_SNAPSHOT = Path(__file__).resolve().parent / "corpus" / "pydoc-topics-3.11.7.json.xz"
 PYDOC_SHA256 = "4717ccc51e2e7bd1eed2feddb0bcb5a7da19a1a923fd2f258cf81e4285e31683"
 
