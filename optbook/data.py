@@ -42,6 +42,25 @@ class Split:
         return len(self.y)
 
 
+def _splits(x: np.ndarray, y: np.ndarray, sizes: tuple[int, int, int]) -> dict[str, Split]:
+    """The first ``sizes[0]`` rows train, the next ``sizes[1]`` validate, the next ``sizes[2]`` test."""
+    a, b, c = sizes
+    return {
+        "train": Split(x[:a], y[:a]),
+        "val": Split(x[a : a + b], y[a : a + b]),
+        "test": Split(x[a + b : a + b + c], y[a + b : a + b + c]),
+    }
+
+
+def _snapshot(path: Path, sha256: str) -> bytes:
+    """The decompressed bytes of a frozen file of the package, refused unless they are the book's."""
+    raw = lzma.decompress(path.read_bytes())
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != sha256:
+        raise RuntimeError(f"{path.name} is not the book's snapshot (sha256 {digest}): reinstall optbook")
+    return raw
+
+
 def digits(sizes: tuple[int, int, int] = DIGITS_SPLIT) -> dict[str, Split]:
     """scikit-learn's digits as ``{"train", "val", "test"}`` splits of 1×8×8 images in [0, 1].
 
@@ -60,12 +79,7 @@ def digits(sizes: tuple[int, int, int] = DIGITS_SPLIT) -> dict[str, Split]:
     order = np.random.default_rng(SPLIT_SEED).permutation(n)
     x = (bunch.images[order] / 16.0).astype(np.float32)[:, None, :, :]
     y = bunch.target[order].astype(np.int64)
-    a, b, c = sizes
-    return {
-        "train": Split(x[:a], y[:a]),
-        "val": Split(x[a : a + b], y[a : a + b]),
-        "test": Split(x[a + b : a + b + c], y[a + b : a + b + c]),
-    }
+    return _splits(x, y, sizes)
 
 
 TOKEN = re.compile(r"[a-z]+|[0-9]+|[^\sa-z0-9]+")
@@ -113,10 +127,7 @@ def mnist1d_arrays() -> tuple[np.ndarray, np.ndarray]:
     sheared and noised, 40 values each, standardized over the whole set; in the package's
     order (its first 4,000 are its training split). Frozen by ``tools/freeze_mnist1d.py``.
     """
-    raw = lzma.decompress(MNIST1D_SNAPSHOT.read_bytes())
-    digest = hashlib.sha256(raw).hexdigest()
-    if digest != MNIST1D_SHA256:
-        raise RuntimeError(f"{MNIST1D_SNAPSHOT.name} is not the book's snapshot (sha256 {digest}): reinstall optbook")
+    raw = _snapshot(MNIST1D_SNAPSHOT, MNIST1D_SHA256)
     n, d = MNIST1D_SHAPE
     x = np.frombuffer(raw[: 4 * n * d], dtype="<f4").reshape(n, d).astype(np.float32)
     y = np.frombuffer(raw[4 * n * d :], dtype="u1").astype(np.int64)
@@ -140,15 +151,11 @@ def mnist1d(seed: int, sizes: tuple[int, int, int] = (3000, 1000, 1000), label_n
     rng = np.random.default_rng([SPLIT_SEED, int(seed)])
     order = rng.permutation(len(y))
     x, y = x[order][:, None, :], y[order].copy()
-    a, b, c = sizes
     if label_noise:
-        flip = rng.permutation(a)[: round(label_noise * a)]
+        n_train = sizes[0]
+        flip = rng.permutation(n_train)[: round(label_noise * n_train)]
         y[flip] = (y[flip] + rng.integers(1, 10, size=len(flip))) % 10  # another class, uniformly
-    return {
-        "train": Split(x[:a], y[:a]),
-        "val": Split(x[a : a + b], y[a : a + b]),
-        "test": Split(x[a + b : a + b + c], y[a + b : a + b + c]),
-    }
+    return _splits(x, y, sizes)
 
 
 PYDOC_SNAPSHOT = Path(__file__).resolve().parent / "corpus" / "pydoc-topics-3.11.7.json.xz"
@@ -157,10 +164,7 @@ PYDOC_SHA256 = "4717ccc51e2e7bd1eed2feddb0bcb5a7da19a1a923fd2f258cf81e4285e31683
 
 def pydoc_topics() -> dict[str, str]:
     """The frozen documents: topic name → text, the same on every Python version."""
-    raw = lzma.decompress(PYDOC_SNAPSHOT.read_bytes())
-    digest = hashlib.sha256(raw).hexdigest()
-    if digest != PYDOC_SHA256:
-        raise RuntimeError(f"{PYDOC_SNAPSHOT.name} is not the book's snapshot (sha256 {digest}): reinstall optbook")
+    raw = _snapshot(PYDOC_SNAPSHOT, PYDOC_SHA256)
     return json.loads(raw.decode("utf-8"))
 
 
