@@ -53,10 +53,12 @@ def slider(frames: Sequence[bytes], labels: Sequence[str], param: str, title: st
     for i, (fr, lab) in enumerate(zip(frames, labels)):
         b64 = base64.b64encode(fr).decode("ascii")
         display = "block" if i == start else "none"
+        # a frame of plotting.to_png is drawn at `scale` PNG pixels per page pixel: shown at its page width
+        width = f' width="{fr.page_width}"' if getattr(fr, "page_width", None) else ""
         imgs.append(
             f'<img src="data:image/png;base64,{b64}" data-label="{html.escape(lab)}" '
-            f'alt="{html.escape(title)}, {html.escape(param)} = {html.escape(lab)}" '
-            f'style="display:{display};max-width:100%">'
+            f'alt="{html.escape(title)}, {html.escape(param)} = {html.escape(lab)}"{width} '
+            f'style="display:{display};max-width:100%;height:auto">'
         )
     data = [getattr(fr, "figure_data", None) for fr in frames]
     metadata = {figdata.KEY: data} if all(d is not None for d in data) else None
@@ -75,21 +77,37 @@ def slider(frames: Sequence[bytes], labels: Sequence[str], param: str, title: st
     )
 
 
+#: PNG pixels per page pixel of a slider frame (``plotting.SCALE`` for a figure). Chapter 3's page
+#: holds 19 frames: with its figures at 2x it weighs 2.07 MB (gzip) at 1.5, about 2.0 at 1.25,
+#: over or at the 2 MB budget; at 1 it keeps room (frames 336 px wide, texts at 10 pt = 11 px)
+FRAME_SCALE = 1.0
+#: a frame's palette: 64 colours draw its contour lines and paths as 256 do, in about 70 % of the bytes
+#: (Chapter 1's page, 19 frames and its figures at 2x, came to 2.05 MB with 256)
+FRAME_COLORS = 64
+
+
+def frame_png(fig) -> bytes:
+    """A slider frame of ``fig``: ``plotting.to_png`` at ``FRAME_SCALE`` with ``FRAME_COLORS`` colours."""
+    from optbook import plotting
+
+    return plotting.to_png(fig, scale=FRAME_SCALE, colors=FRAME_COLORS)
+
+
 def path_frame(surface, paths, title: str, levels: int = 10, num: int = 200) -> bytes:
     """One small slider frame: the level sets of a 2-D ``surface`` with optimizer ``paths`` on them.
 
     ``paths`` is a list of ``(points, color)``, each ``points`` of shape ``(k, 2)``; the frame is a
-    4.2 × 3.0 in figure at 56 dpi (light enough for a page of frames), titled ``title``, returned by
+    4.2 × 3.0 in figure at the book's 80 dpi (336 CSS pixels wide, its texts at 10 pt), drawn at
+    ``FRAME_SCALE`` with ``FRAME_COLORS`` colours (light enough for a page of frames), titled ``title``, returned by
     ``plotting.to_png`` so that the slider stores what it shows.
     """
     import matplotlib.pyplot as plt
 
     from optbook import plotting
 
-    fig, ax = plt.subplots(figsize=(4.2, 3.0), dpi=56)
+    fig, ax = plt.subplots(figsize=(4.2, 3.0), dpi=80)
     plotting.contour(surface, ax=ax, levels=levels, num=num)
     for points, color in paths:
         plotting.path(ax, points, color=color, markersize=2)
-    ax.set_title(title, fontsize=9)
-    with plt.rc_context({"savefig.dpi": 56}):
-        return plotting.to_png(fig)
+    ax.set_title(title, fontsize=plotting.MIN_FONT)
+    return frame_png(fig)

@@ -14,10 +14,26 @@ import numpy as np
 
 from optbook import figdata
 
+#: how many PNG pixels a figure has per pixel of the page (CSS pixel): its PNG is drawn at
+#: ``SCALE`` times the figure's own dpi and shown at its figure size (the output's ``width``
+#: metadata, which Jupyter, Colab and the book's build honour), so that it stays sharp on
+#: high-density screens and when the reader zooms in (issue 19). The figure's own dpi
+#: (``figure.dpi``, 80) stays the page size: 1 inch of figure is 80 CSS pixels, and
+#: ``optbook.figdata`` measures points in those page pixels, whatever ``SCALE`` is.
+SCALE = 2
+#: the smallest font of a figure, in points at the figure's page size: ``to_png`` raises any
+#: smaller text (a legend at ``fontsize=8``) to it.
+MIN_FONT = 10
+#: The widest figure, in inches at the book's 80 dpi (760 page pixels, 776 with the 0.1 in pad of a
+#: tight bounding box): the article column of a
+#: desktop page is 704 CSS px, so a wider figure is shown shrunk, and its 10 pt texts (11 px at
+#: page size) must stay at least 10 px; ``fit_width`` draws a wider figure at this width instead.
+MAX_WIDTH = 9.5
+
 BOOK_STYLE = {
     "figure.figsize": (6.4, 4.0),
     "figure.dpi": 80,
-    "savefig.dpi": 80,
+    "savefig.dpi": 80 * SCALE,
     "font.size": 10,
     "axes.titlesize": 11,
     "axes.grid": True,
@@ -50,8 +66,9 @@ def use_book_style() -> None:
     """Apply the book's matplotlib settings (called by ``optbook.setup``).
 
     In a notebook, figures are shown as PNG only (one comparable output per figure), made
-    by ``to_png``: a 256-colour palette PNG, about three times smaller than matplotlib's own
-    and indistinguishable for line and contour plots, which keeps the pages light.
+    by ``to_png``: a 256-colour palette PNG at ``SCALE`` times the page's resolution, about
+    three times smaller than matplotlib's own and indistinguishable for line and contour
+    plots, which keeps the pages light; its ``width`` metadata shows it at its page size.
     """
     plt.rcParams.update(BOOK_STYLE)
     try:
@@ -74,7 +91,7 @@ def _png_with_data(fig):
     figure whose numbers moved by round-off on another CPU is still the same figure.
     """
     png = to_png(fig, close=False)
-    return bytes(png), {figdata.KEY: png.figure_data}
+    return bytes(png), {figdata.KEY: png.figure_data, "width": png.page_width}
 
 
 def contour(surface, ax=None, levels: int = 30, log: bool = True, num: int = 200, mark_min: bool = True):
@@ -129,7 +146,7 @@ def trajectories(surface, paths: Mapping[str, np.ndarray], title: str, ax=None, 
         path(ax, pts, label=label)
     ax.set_title(title)
     if legend:
-        ax.legend(loc="best", fontsize=8)
+        ax.legend(loc="best", fontsize=MIN_FONT)
     return ax
 
 
@@ -152,31 +169,88 @@ def curves(
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="best", fontsize=MIN_FONT)
     return ax
 
 
 class FigurePNG(bytes):
-    """PNG bytes that also carry what the figure shows (``figure_data``, see ``optbook.figdata``)."""
+    """PNG bytes that also carry what the figure shows (``figure_data``, see ``optbook.figdata``),
+    how many PNG pixels it has per page pixel (``scale``) and so its width on the page in CSS
+    pixels (``page_width``, the PNG's width divided by ``scale``)."""
 
     figure_data: dict
+    scale: float
+    page_width: int
 
 
-def to_png(fig, close: bool = True, dpi: float | None = None, colors: int = 256) -> FigurePNG:
+def raise_small_fonts(fig, minimum: float = MIN_FONT) -> None:
+    """Raise every text of ``fig`` smaller than ``minimum`` points to it (tick labels, legends,
+    titles, annotations): at the figure's page size a point is 80/72 CSS pixels, so 10 pt is
+    about 11 px, the smallest text the book shows."""
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        if text.get_text() and text.get_fontsize() < minimum:
+            text.set_fontsize(minimum)
+
+
+def png_width(data: bytes) -> int:
+    """The width in pixels of PNG bytes (from its header)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    return int.from_bytes(data[16:20], "big")
+
+
+def fit_width(fig, widest: float = MAX_WIDTH) -> None:
+    """Draw a figure wider than ``widest`` inches at that width, its texts keeping their size.
+
+    Its height shrinks by the square root of the factor (the panels of a wide row stay legible),
+    and a figure without a layout engine gets matplotlib's constrained layout, which makes room
+    for texts that are now larger relative to the panels.
+    """
+    w, h = fig.get_size_inches()
+    if w <= widest:
+        return
+    factor = widest / w
+    fig.set_size_inches(widest, h * factor**0.5)
+    if fig.get_layout_engine() is None:
+        fig.set_layout_engine("constrained")
+
+
+def to_png(
+    fig, close: bool = True, dpi: float | None = None, colors: int = 256, scale: float | None = None
+) -> FigurePNG:
     """The figure as PNG bytes, the same bytes on every run (figures and slider frames).
 
-    The image is reduced to a palette of ``colors`` colours (median cut, deterministic) and
-    saved with PNG optimisation; ``colors=0`` keeps full colour. ``dpi`` overrides the style's.
-    The bytes carry the figure's data as ``.figure_data``: a slider made of such frames
-    stores it, so that the tests can compare its frames as figures.
+    The PNG is drawn at ``scale`` (default ``SCALE``) times the figure's own dpi, its page
+    resolution, and is meant to be shown at its page size, ``.page_width`` CSS pixels wide
+    (``scale`` PNG pixels per CSS pixel: sharp on high-density screens and when zoomed);
+    ``dpi`` sets the PNG's resolution instead (its page width is still its pixel width
+    divided by ``scale``). A figure wider than ``MAX_WIDTH`` is drawn at that width
+    (``fit_width``). Texts smaller than ``MIN_FONT`` points are raised to it
+    (``raise_small_fonts``). The image is reduced to a palette of ``colors`` colours (median
+    cut, deterministic) and saved with PNG optimisation; ``colors=0`` keeps full colour. The
+    bytes carry the figure's data as ``.figure_data``, measured in page pixels (the figure's
+    own dpi, not the PNG's): a slider made of such frames stores it, so that the tests can
+    compare its frames as figures.
     """
     from PIL import Image
 
     if colors < 0 or colors > 256:
         raise ValueError(f"colors must be between 0 (full colour) and 256, got {colors}")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    data = figdata.fingerprint(fig)
+    scale = SCALE if scale is None else scale
+    if not 1 <= scale <= 4:
+        raise ValueError(f"scale is PNG pixels per page pixel, between 1 and 4, got {scale}")
+    fit_width(fig)
+    raise_small_fonts(fig)
+    for _ in range(4):  # a legend or label outside the axes widens the saved image: narrow again
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi or fig.dpi * scale, bbox_inches="tight", metadata={"Software": None})
+        saved = png_width(buf.getvalue()) / (dpi or fig.dpi * scale)  # inches, with the pad
+        if dpi or saved <= MAX_WIDTH + 0.2 + 0.01:
+            break
+        fit_width(fig, fig.get_figwidth() - (saved - MAX_WIDTH - 0.2) - 0.05)
+    data = figdata.fingerprint(fig)  # after savefig: the figure is back at its own dpi
     if close:
         plt.close(fig)
     buf.seek(0)
@@ -186,6 +260,9 @@ def to_png(fig, close: bool = True, dpi: float | None = None, colors: int = 256)
             img = img.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
         out = io.BytesIO()
         img.save(out, format="PNG", optimize=True)
+        width = img.width
     png = FigurePNG(out.getvalue())
     png.figure_data = data
+    png.scale = scale
+    png.page_width = round(width / scale)
     return png
