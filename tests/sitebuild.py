@@ -27,6 +27,13 @@ NOT_PAGES = {"_static", "_sources", "_sphinx_design_static", "_images"}
 def built_site(tmp_path_factory) -> Path:
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # one folder per session
+    return build_into(shared)
+
+
+def build_into(shared: Path) -> Path:
+    """Build the book into ``shared``/optbook-site once: whoever takes the lock first builds it (the
+    session's controller starts a build in a process of its own as the session starts, see
+    conftest.py, so that the workers run other tests meanwhile), the others wait for it."""
     out, done = shared / "optbook-site" / "html", shared / "optbook-site" / "built"
     with FileLock(str(shared / "optbook-site.lock")):
         if not done.exists():
@@ -145,3 +152,31 @@ def local_refs(page: Path) -> list[Path]:
         if target.is_file() and target not in out:
             out.append(target)
     return out
+
+
+def small_site(src: Path, out: Path, extensions: tuple[str, ...] = (), heading_anchors: int = 0) -> Path:
+    """Build the small Sphinx project in ``src`` (its index.md and pages already written) with
+    myst-nb and tools/site_reading.py, as the book's build uses them; return its HTML folder."""
+    from sphinx.application import Sphinx
+
+    conf = [
+        "import sys",
+        f"sys.path.insert(0, {str(ROOT / 'tools')!r})",
+        "import site_reading",
+        "extensions = ['myst_nb']",
+        "nb_execution_mode = 'off'",
+    ]
+    if extensions:
+        conf.append(f"myst_enable_extensions = {list(extensions)!r}")
+    if heading_anchors:
+        conf.append(f"myst_heading_anchors = {heading_anchors}")
+    conf.append("def setup(app):\n    site_reading.setup(app)\n")
+    (src / "conf.py").write_text("\n".join(conf), encoding="utf-8")
+    app = Sphinx(str(src), str(src), str(out / "html"), str(out / "doctrees"), "html",
+                 status=None, warning=None, freshenv=True)
+    app.build()
+    return out / "html"
+
+
+if __name__ == "__main__":   # conftest.py: python tests/sitebuild.py SHARED_FOLDER
+    build_into(Path(sys.argv[1]))

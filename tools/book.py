@@ -80,6 +80,7 @@ CAPTIONS = {
     "Foundations": "基礎",
     "Optimizers": "優化器",
     "Comparisons": "比較與選擇",
+    "Cost": "成本",
     "Labs": "實驗練習",
     "Reference": "參考資料",
 }
@@ -390,7 +391,9 @@ def toc_title(edition: Edition, staged: Path) -> str | None:
     halves = split_bilingual(heading) if heading else None
     if not halves:
         return None
-    return halves[0] if edition.key == "en" else halves[1]
+    import site_phone  # the labs' short sidebar titles (tools/site_phone.py)
+
+    return site_phone.short_title(staged, halves, edition.key == "en", lambda text: zh_text(edition, text))
 
 
 def edition_toc(edition: Edition, dest: Path | None = None) -> dict:
@@ -505,9 +508,15 @@ def stage(edition: Edition, staging: Path = STAGING) -> Path:
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     stage_chapters(edition, dest)
+    import site_reading  # figures' alt text into the staged notebooks (tools/site_reading.py)
+
+    site_reading.stage_tree(dest, simplified_text if edition.convert else None)
     for extra in ("_static", "_templates"):
         if (ROOT / extra).is_dir():
             shutil.copytree(ROOT / extra, dest / extra)
+    import site_search  # the book's own search page (tools/site_search.py)
+
+    site_search.stage(dest)
     shutil.copy2(ROOT / "references.bib", dest / "references.bib")
     terms = read_terms()
     (dest / edition.src / "glossary.md").write_text(glossary_markdown(edition, terms), encoding="utf-8")
@@ -682,6 +691,9 @@ def build(editions: list[str], out: Path, quiet: bool = True, staging: Path = ST
             shutil.rmtree(target)
         shutil.copytree(dest / "_build" / "html", target)
         copy_mathjax(target / "_static")
+        import site_search  # sections, vocabulary and script map for the search page
+
+        site_search.write_index(target, dest / "_search_dict.txt", key)
         root_pages[key] = root_doc.replace("chapters/en/", EDITIONS[key].src + "/", 1) + ".html"
     (out / "index.html").write_text(chooser_page(root_pages, out), encoding="utf-8")
     (out / ".nojekyll").write_text("")  # GitHub Pages: serve _static and friends as they are
@@ -732,6 +744,9 @@ def setup(app):
     """Each edition loads this module as a local Sphinx extension (see edition_config)."""
     app.connect("html-page-context", _unique_scripts, priority=900)
     app.connect("html-page-context", _toc_titles)
+    import site_reading  # shared section anchors, images' alt text, the hide-code button
+
+    site_reading.setup(app)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
