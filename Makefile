@@ -18,7 +18,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 NOTEBOOK_DIRS := $(wildcard chapters labs solutions)
 JOBS ?= 2
 
-.PHONY: help install book test test-kernels execute export labs lint lock clean
+.PHONY: help install book test test-kernels execute export labs lint lock clean bench
 
 help:
 	@echo "make book     build the three editions into _build/html (installs what it needs)"
@@ -29,6 +29,7 @@ help:
 	@echo "make labs     regenerate labs/ from solutions/ (stubs in place of the marked solutions)"
 	@echo "make lint     ruff over the package, tools, tests and notebooks"
 	@echo "make lock     re-resolve requirements.in into the pinned requirements.txt"
+	@echo "make bench    time the optimizer step on this machine (about 5 min): optbook/results/bench.json"
 
 install: $(STAMP)
 
@@ -83,3 +84,8 @@ sweeps: $(STAMP)
 	$(BIN)/python tools/sweeps.py
 	$(BIN)/python -m optbook.decay
 	$(BIN)/python -m optbook.toolbox
+
+# Chapter 13's benchmark (about 5 minutes, progress on stderr): memory bandwidth and the Adam
+# step's variants on this machine; rewrites optbook/results/bench.json, which the chapter plots.
+bench: $(STAMP)
+	$(BIN)/python -m optbook.bench
