@@ -30,8 +30,11 @@ import re
 import statistics
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parent
 
 NOTEBOOK_BUDGET_S = 60.0
 MEDIAN_BUDGET_S = 15.0
@@ -262,7 +265,34 @@ def _install_nbval_patches():
                 else:
                     os.environ[k] = v
 
+    original_runtest = IPyNbCell.runtest
+
+    def runtest(self):
+        """A cell tagged ``raises-exception`` must raise: nbval lets such a cell pass either way,
+        so a lab's tag on a cell that no longer raises would hide that cell's real errors. The
+        errors of this cell's execution are counted from the kernel's messages nbval reads."""
+        if not self.options.get("check_exception"):
+            return original_runtest(self)
+        parent, seen = self.parent, []
+        original_get = parent.get_kernel_message
+
+        def get_kernel_message(*args, **kwargs):
+            msg = original_get(*args, **kwargs)
+            if msg.get("msg_type") == "error":
+                seen.append(msg["content"].get("ename"))
+            return msg
+
+        parent.get_kernel_message = get_kernel_message
+        try:
+            original_runtest(self)
+        finally:
+            del parent.get_kernel_message       # back to the class's method
+        if not seen:
+            self.raise_cell_error("This cell is tagged raises-exception but ran without an error: "
+                                  "remove the tag (for a lab: `make labs` sets the tags)")
+
     IPyNbCell.compare_outputs = compare_outputs
+    IPyNbCell.runtest = runtest
     IPyNbFile.setup = setup
     IPyNbCell._optbook = True
 
@@ -343,7 +373,32 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         tr.write_line(f"{time.perf_counter() - _START:7.1f} s  wall time of this pytest session")
 
 
+_site_build = None
+
+
+def pytest_sessionstart(session):
+    """When the session runs tests/ under xdist, build the site at once, in a process of its own
+    (tests/sitebuild.py), while the workers start on tests that do not need it; the first test
+    that needs it waits on the build's lock instead of building it itself."""
+    global _site_build
+    config = session.config
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    tests = (ROOT / "tests").resolve()
+    if not any(Path(a.split("::")[0]).resolve() == tests for a in config.args):
+        return
+    import subprocess
+    import sys
+
+    shared = config._tmp_path_factory.getbasetemp()
+    log = open(shared / "optbook-site-build.log", "w")  # noqa: SIM115 - the process writes it until it ends
+    _site_build = subprocess.Popen([sys.executable, str(tests / "sitebuild.py"), str(shared)], cwd=ROOT,
+                                   stdout=log, stderr=subprocess.STDOUT)
+
+
 def pytest_sessionfinish(session, exitstatus):
+    if _site_build is not None and _site_build.poll() is None:
+        _site_build.terminate()
     if not _notebook_cpu or hasattr(session.config, "workerinput"):
         return
     over, median = _slow_notebooks()

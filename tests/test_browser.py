@@ -32,6 +32,7 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
+from phone import phone_issues
 from sitebuild import book, built_site, is_redirect, pages
 
 from helpers import ROOT
@@ -301,9 +302,10 @@ VISIBLE_PROSE = """() => {
 @pytest.mark.parametrize("key", list(book.EDITIONS))
 def test_every_page_loads_cleanly_and_renders_its_math(browser, server, site, key):
     start = time.perf_counter()
-    checked, with_math, weights, problems = 0, 0, [], {}
+    checked, with_math, weights, problems, phone_math, sliders = 0, 0, [], {}, 0, 0
     for path in pages(site / key):
         rel = path.relative_to(site).as_posix()
+        shown = not is_redirect(path.read_text(encoding="utf-8"))
         visit = open_page(browser, server, site, path)
         try:
             issues = list(visit.errors) + [f"request to another host: {u}" for u in visit.foreign]
@@ -319,6 +321,12 @@ def test_every_page_loads_cleanly_and_renders_its_math(browser, server, site, ke
                 issues += [f"raw math markup {m!r} left in the text" for m in RAW_MATH if m in prose]
             raw, served = visit.weight()
             weights.append((served, raw, rel))
+            if "optbook-slider" in path.read_text(encoding="utf-8"):
+                sliders += check_sliders(visit.page)   # every slider answers its control
+            if shown:      # the same page at phone size (tests/phone.py): resized, not reloaded
+                phone, has_math = phone_issues(visit.page)
+                issues += phone
+                phone_math += has_math
         finally:
             visit.close()
         if issues:
@@ -327,6 +335,8 @@ def test_every_page_loads_cleanly_and_renders_its_math(browser, server, site, ke
     assert checked >= 5
     assert not problems, problems
     assert with_math >= 1, f"no page of {key} has math: the math check checked nothing"
+    assert phone_math >= 5, f"only {phone_math} pages of {key} had display math at phone width"
+    assert sliders >= 5, f"only {sliders} sliders found in {key}: the slider check checked almost nothing"
     served, raw, heaviest = max(weights)
     print(f"{key}: {checked} pages in {time.perf_counter() - start:.1f} s; heaviest {heaviest}: "
           f"{served / 1024:.0f} KiB served gzip-compressed ({raw / 1024:.0f} KiB raw)")
@@ -529,22 +539,6 @@ def check_sliders(page) -> int:
             control.press("ArrowRight")
             shows(1)
     return sliders.count()
-
-
-def test_every_slider_of_the_book_answers_its_control(browser, server, site):
-    found = 0
-    for key in book.EDITIONS:
-        for path in pages(site / key):
-            if "optbook-slider" not in path.read_text(encoding="utf-8"):
-                continue
-            visit = open_page(browser, server, site, path)
-            try:
-                found += check_sliders(visit.page)
-                assert not visit.errors and not visit.foreign, visit.errors + visit.foreign
-            finally:
-                visit.close()
-    # Until a chapter adds a slider, the test below checks the same control on a page of its own.
-    print(f"sliders in the book: {found}")
 
 
 def test_a_slider_page_answers_its_control(browser, tmp_path):
