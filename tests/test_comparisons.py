@@ -191,3 +191,24 @@ def test_a_corrupted_snapshot_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "PYDOC_SNAPSHOT", bad)
     with pytest.raises(RuntimeError, match="not the book's snapshot"):
         data.pydoc_topics()
+
+
+def test_a_censored_run_counts_as_slower_than_every_run_that_reached_the_target():
+    """Issue 17: dropping the runs that never reached the target made Adam look faster (125, not
+    150, on Chapter 10's runs); a censored run is larger than every observed one."""
+    from optbook import compare
+
+    assert compare.censored_median([100, 150, 100, 175, None]) == 150      # not 125 = median of the four
+    assert compare.censored_median([100, 250, 75, 200, None]) == 200
+    assert compare.censored_median([400, None, 400, 500, 500]) == 500
+    assert compare.censored_median([500, None, 500, None, 500]) == 500
+    assert compare.censored_median([None, None, 400, 300, 400]) == 400
+    assert compare.censored_median([300, None, None, None, 200]) == math.inf
+    assert compare.censored_median([100, None]) == math.inf                 # the upper middle is censored
+    with pytest.raises(ValueError, match="no runs"):
+        compare.censored_median([])
+    runs = [{"steps_to_target": s, "seconds_to_target": None if s is None else s / 100} for s in (100, 150, None)]
+    assert compare.median_steps(runs, 600) == "150"
+    assert compare.median_steps(runs[2:], 600) == ">600"
+    table = compare.to_target({"Adam": runs}, 600).splitlines()[1].split()
+    assert table[:3] == ["Adam", "2/3", "150"] and table[-1] == "1.50"
