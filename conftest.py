@@ -299,6 +299,11 @@ def _install_nbval_patches():
 
 def pytest_collection_modifyitems(session, config, items):
     _install_nbval_patches()
+    # The files whose tests need the built site run last: the site is built in a process of its
+    # own as the session starts (pytest_sessionstart), and the workers run everything else
+    # meanwhile instead of waiting for it. Stable: the order within each group is kept.
+    site_files = {item.nodeid.split("::")[0] for item in items if "site" in getattr(item, "fixturenames", ())}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] in site_files)
 
 
 # ------------------------------------------------------------------------- budgets
