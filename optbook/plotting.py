@@ -194,11 +194,11 @@ def raise_small_fonts(fig, minimum: float = MIN_FONT) -> None:
             text.set_fontsize(minimum)
 
 
-def png_width(data: bytes) -> int:
-    """The width in pixels of PNG bytes (from its header)."""
+def png_size(data: bytes) -> tuple[int, int]:
+    """The (width, height) in pixels of PNG bytes, from its header."""
     if data[:8] != b"\x89PNG\r\n\x1a\n":
         raise ValueError("not a PNG")
-    return int.from_bytes(data[16:20], "big")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
 def fit_width(fig, widest: float = MAX_WIDTH) -> None:
@@ -246,7 +246,7 @@ def to_png(
     for _ in range(4):  # a legend or label outside the axes widens the saved image: narrow again
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi or fig.dpi * scale, bbox_inches="tight", metadata={"Software": None})
-        saved = png_width(buf.getvalue()) / (dpi or fig.dpi * scale)  # inches, with the pad
+        saved = png_size(buf.getvalue())[0] / (dpi or fig.dpi * scale)  # inches, with the pad
         if dpi or saved <= MAX_WIDTH + 0.2 + 0.01:
             break
         fit_width(fig, fig.get_figwidth() - (saved - MAX_WIDTH - 0.2) - 0.05)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import io
 import re
-import struct
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -45,9 +44,7 @@ def book_style():
     plt.close("all")
 
 
-def png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    return struct.unpack(">II", data[16:24])
+png_size = plotting.png_size
 
 
 def line_figure(width=6.4, legend_size=8):
